@@ -1,0 +1,16 @@
+// Package nn holds the velocity-field networks of iterflow: an MLP with a time
+// input, its forward pass, reverse-mode gradients (with respect to inputs and
+// parameters), forward-mode Jacobian-vector products and the exact Jacobian
+// trace, together with the Adam optimizer, learning-rate schedules, gradient
+// clipping and an exponential moving average of the weights.
+//
+// Data are row-major n×d slices (one sample per row). Networks are generic over
+// float32 (training, by default) and float64 (likelihoods).
+//
+// The default build is pure Go (gonum's BLAS). Building with the tag
+// "openblas" (and cgo) routes matrix products to OpenBLAS through gonum's
+// netlib package and evaluates activations with a small vectorized C kernel.
+package nn
+
+// Float is the set of floating-point element types a network can use.
+type Float interface{ ~float32 | ~float64 }
