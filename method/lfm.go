@@ -1,0 +1,372 @@
+package method
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/interp"
+	"github.com/iterflow/iterflow/nn"
+	"github.com/iterflow/iterflow/ode"
+)
+
+// LFMConfig holds the settings of Local Flow Matching (arXiv 2410.02548 §3 and
+// its appendix; methods.md §3 lists the paper's values per dataset).
+type LFMConfig struct {
+	// Gammas are the OU step sizes γ_1..γ_N, one block each.
+	Gammas []float64
+	// FreeBlock adds a final block trained by plain flow matching from the last
+	// pool to N(0, I) (x1 = z independent of x0).
+	FreeBlock bool
+	// Net is the velocity network of every block; Net.Dim is set to the data
+	// dimension and Net.TimeInput to true by the trainer.
+	Net nn.Spec
+	// Interpolant between the pool sample x0 and its target x1 (trig or linear).
+	Interpolant interp.Interpolant
+	// Time is the distribution of t, drawn per sample.
+	Time interp.TimeDist
+	// Iters is the number of training steps per block; BatchSize the rows per step.
+	Iters, BatchSize int
+	// LR is Adam's initial learning rate; it is multiplied by LRDecay every
+	// LRDecayEvery steps (PyTorch StepLR; LRDecayEvery = 0 keeps it constant).
+	// The schedule restarts for each block.
+	LR           float64
+	LRDecay      float64
+	LRDecayEvery int
+	// Clip is the gradient-norm clipping threshold (0: none).
+	Clip float64
+	// EMA is the decay of an exponential moving average of the weights used for
+	// validation and as the block's final weights (0: none).
+	EMA float64
+	// WarmStart initializes each block with the previous block's weights.
+	WarmStart bool
+	// Push is the solver used to push the training and validation pools through
+	// each trained block.
+	Push ode.Options
+	// ValEvery evaluates the validation loss every ValEvery steps (and at the
+	// end) and keeps the weights with the lowest one; 0 evaluates only at the end.
+	ValEvery int
+	// LossEvery is the number of steps averaged into one point of the loss curve
+	// (0: 50).
+	LossEvery int
+	// Seed seeds every random draw of training (initialization, batches, noise, t).
+	Seed uint64
+}
+
+// Validate checks the settings; errors name the field.
+func (c *LFMConfig) Validate() error {
+	if err := interp.CheckSteps(c.Gammas); err != nil && !(len(c.Gammas) == 0 && c.FreeBlock) {
+		return fmt.Errorf("lfm: gammas: %w", err)
+	}
+	switch {
+	case c.Iters < 1:
+		return fmt.Errorf("lfm: iters must be at least 1, got %d", c.Iters)
+	case c.BatchSize < 1:
+		return fmt.Errorf("lfm: batch size must be at least 1, got %d", c.BatchSize)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("lfm: learning rate must be positive and finite, got %g", c.LR)
+	case c.LRDecayEvery > 0 && !(c.LRDecay > 0 && c.LRDecay <= 1):
+		return fmt.Errorf("lfm: lr decay must be in (0, 1], got %g", c.LRDecay)
+	case c.Clip < 0:
+		return fmt.Errorf("lfm: clip must be non-negative, got %g", c.Clip)
+	case c.EMA < 0 || c.EMA >= 1:
+		return fmt.Errorf("lfm: ema must be in [0, 1), got %g", c.EMA)
+	case c.ValEvery < 0:
+		return fmt.Errorf("lfm: val-every must be non-negative, got %d", c.ValEvery)
+	}
+	return nil
+}
+
+// BlockResult describes one trained block.
+type BlockResult struct {
+	// Index is the 0-based block index; Kind is "ou" or "free".
+	Index int
+	Kind  string
+	// Gamma is the block's OU step (0 for the free block).
+	Gamma float64
+	// LossCurve holds the training loss averaged over LossEvery steps.
+	LossCurve []float64
+	// FinalLoss is the mean training loss of the last LossEvery steps.
+	FinalLoss float64
+	// ValLoss is the validation flow-matching loss of the kept weights and
+	// BestStep the step they come from (NaN and −1 without validation data).
+	ValLoss  float64
+	BestStep int
+	// Movement is E|x − T(x)|² over the training pool (squared distance each
+	// point moved through the block) and RelMovement that divided by E|T(x)|².
+	Movement, RelMovement float64
+	// PushNFE is the number of velocity evaluations of one pool push.
+	PushNFE int
+	// Seconds is the wall time of training and pushing this block.
+	Seconds float64
+}
+
+// LFMResult is a trained Local Flow Matching model: one network per block,
+// Nets[0] applied first to data, mapping data towards N(0, I) as t goes 0 → 1.
+type LFMResult struct {
+	Nets   []*nn.MLP[float32]
+	Blocks []BlockResult
+}
+
+// Chain returns the float64 chain of blocks of a trained model, for
+// likelihoods and sampling.
+func (r *LFMResult) Chain() *flow.Chain {
+	c := &flow.Chain{Blocks: make([]flow.Block, len(r.Nets))}
+	for i, m := range r.Nets {
+		c.Blocks[i] = flow.Block{Field: nn.Convert[float64](m)}
+	}
+	return c
+}
+
+// TrainLFM trains Local Flow Matching on the n×d training matrix x (already
+// preprocessed, e.g. standardized), block by block: block k regresses its
+// velocity onto ∂_t I_t between pool samples x0 and their OU transition
+// x1 = e^{−γ_k} x0 + √(1 − e^{−2γ_k}) z (fresh z each step), then the pool is
+// pushed through the trained block. val (nv×d, may be empty) selects the kept
+// weights per block by the validation loss. The inputs are not modified.
+// prog may be nil. It returns an error for bad settings or shapes, for a
+// non-finite loss (naming block and step), for a failed push and when ctx is
+// cancelled.
+func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d int, cfg LFMConfig, prog Progress) (*LFMResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if n < 1 || d < 1 || len(x) != n*d {
+		return nil, fmt.Errorf("lfm: training data has %d values, want n×d = %d×%d", len(x), n, d)
+	}
+	if nv < 0 || len(val) != nv*d {
+		return nil, fmt.Errorf("lfm: validation data has %d values, want %d×%d", len(val), nv, d)
+	}
+	if prog == nil {
+		prog = noProgress{}
+	}
+	spec := cfg.Net
+	spec.Dim = d
+	spec.TimeInput = true
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("lfm: network: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1f0a))
+	pool := append([]float64(nil), x...)
+	vpool := append([]float64(nil), val...)
+
+	type stage struct {
+		kind  string
+		gamma float64
+	}
+	var stages []stage
+	for _, g := range cfg.Gammas {
+		stages = append(stages, stage{"ou", g})
+	}
+	if cfg.FreeBlock {
+		stages = append(stages, stage{"free", 0})
+	}
+	res := &LFMResult{}
+	var prev *nn.MLP[float32]
+	for k, st := range stages {
+		start := time.Now()
+		net, err := nn.NewMLP[float32](spec, rng)
+		if err != nil {
+			return nil, fmt.Errorf("lfm: block %d: %w", k, err)
+		}
+		if cfg.WarmStart && prev != nil {
+			copy(net.Params(), prev.Params())
+		}
+		label := fmt.Sprintf("OU step γ=%.4g", st.gamma)
+		if st.kind == "free" {
+			label = "free block to N(0, I)"
+		}
+		prog.StartBlock(k, len(stages), cfg.Iters, label)
+		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", cfg, rng, prog)
+		prog.EndBlock()
+		if err != nil {
+			return nil, fmt.Errorf("lfm: block %d: %w", k, err)
+		}
+		br.Index, br.Kind, br.Gamma = k, st.kind, st.gamma
+
+		// Push both pools through the trained block (float64).
+		blk := flow.Block{Field: nn.Convert[float64](net)}
+		before := append([]float64(nil), pool...)
+		pst, err := blk.Push(ctx, pool, n, flow.Options{Solver: cfg.Push})
+		if err != nil {
+			return nil, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
+		}
+		br.PushNFE = pst.NFE
+		if nv > 0 {
+			if _, err := blk.Push(ctx, vpool, nv, flow.Options{Solver: cfg.Push}); err != nil {
+				return nil, fmt.Errorf("lfm: block %d: pushing the validation pool: %w", k, err)
+			}
+		}
+		var mv, nrm float64
+		for i := range pool {
+			dlt := pool[i] - before[i]
+			mv += dlt * dlt
+			nrm += pool[i] * pool[i]
+		}
+		br.Movement = mv / float64(n)
+		br.RelMovement = mv / nrm
+		br.Seconds = time.Since(start).Seconds()
+		res.Nets = append(res.Nets, net)
+		res.Blocks = append(res.Blocks, br)
+		prev = net
+	}
+	return res, nil
+}
+
+// fmBatch holds the float32 buffers of one flow-matching step.
+type fmBatch struct {
+	x0, z, x1, t, xt, target, v, dv []float32
+}
+
+func newFMBatch(b, d int) *fmBatch {
+	mk := func(k int) []float32 { return make([]float32, k) }
+	return &fmBatch{x0: mk(b * d), z: mk(b * d), x1: mk(b * d), t: mk(b), xt: mk(b * d), target: mk(b * d), v: mk(b * d), dv: mk(b * d)}
+}
+
+// fill draws z and t and builds x1, x_t and the target for rows x0 already in place.
+func (fb *fmBatch) fill(b, d int, gamma float64, free bool, p interp.Interpolant, td interp.TimeDist, rng *rand.Rand) {
+	z := fb.z[:b*d]
+	for i := range z {
+		z[i] = float32(rng.NormFloat64())
+	}
+	if free {
+		copy(fb.x1[:b*d], z)
+	} else {
+		interp.OUStep(gamma, fb.x0[:b*d], z, fb.x1[:b*d])
+	}
+	interp.Fill(td, rng, fb.t[:b])
+	interp.Eval(p, fb.t[:b], fb.x0[:b*d], fb.x1[:b*d], b, d, fb.xt[:b*d], fb.target[:b*d])
+}
+
+// trainFMBlock runs the flow-matching regression of one LFM block on the pool.
+func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n int, vpool []float64, nv, d int,
+	gamma float64, free bool, cfg LFMConfig, rng *rand.Rand, prog Progress) (BlockResult, error) {
+	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
+	b := cfg.BatchSize
+	fb := newFMBatch(b, d)
+	params := net.Params()
+	grad := make([]float32, len(params))
+	opt := nn.NewAdam[float32](len(params), cfg.LR)
+	sched := nn.StepLR{Base: cfg.LR, Gamma: cfg.LRDecay, Every: cfg.LRDecayEvery}
+	var ema *nn.EMA[float32]
+	if cfg.EMA > 0 {
+		ema = nn.NewEMA(params, cfg.EMA)
+	}
+	lossEvery := cfg.LossEvery
+	if lossEvery <= 0 {
+		lossEvery = 50
+	}
+
+	// Validation: fixed noise and times so that losses are comparable across steps.
+	var val *fmValidation
+	if nv > 0 {
+		val = newFMValidation(vpool, nv, d, gamma, free, cfg, rand.New(rand.NewPCG(cfg.Seed^0x5eed, uint64(nv))))
+	}
+	best := append([]float32(nil), params...)
+	bestLoss := math.Inf(1)
+	current := func() []float32 {
+		if ema != nil {
+			return ema.Shadow
+		}
+		return params
+	}
+	validate := func(step int) {
+		if val == nil {
+			return
+		}
+		l := val.loss(net, current())
+		if l < bestLoss {
+			bestLoss = l
+			copy(best, current())
+			br.BestStep = step
+		}
+	}
+
+	perm := rng.Perm(n)
+	pos := 0
+	var acc float64
+	var cnt int
+	for step := 0; step < cfg.Iters; step++ {
+		if err := ctx.Err(); err != nil {
+			return br, err
+		}
+		for i := 0; i < b; i++ {
+			if pos == n {
+				rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
+				pos = 0
+			}
+			src := pool[perm[pos]*d : (perm[pos]+1)*d]
+			dst := fb.x0[i*d : (i+1)*d]
+			for j := range src {
+				dst[j] = float32(src[j])
+			}
+			pos++
+		}
+		fb.fill(b, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
+		net.Forward(fb.xt, fb.t, b, fb.v)
+		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, loss)
+		}
+		clear(grad)
+		net.Backward(fb.dv, grad, nil)
+		if cfg.Clip > 0 {
+			nn.ClipGradNorm(grad, cfg.Clip)
+		}
+		opt.LR = sched.At(step)
+		opt.Step(params, grad)
+		if ema != nil {
+			ema.Update(params)
+		}
+		prog.Step(loss)
+		acc += loss
+		cnt++
+		if cnt == lossEvery || step == cfg.Iters-1 {
+			br.LossCurve = append(br.LossCurve, acc/float64(cnt))
+			br.FinalLoss = acc / float64(cnt)
+			acc, cnt = 0, 0
+		}
+		if cfg.ValEvery > 0 && (step+1)%cfg.ValEvery == 0 && step != cfg.Iters-1 {
+			validate(step + 1)
+		}
+	}
+	validate(cfg.Iters)
+	if val != nil {
+		copy(params, best)
+		br.ValLoss = bestLoss
+	} else if ema != nil {
+		copy(params, ema.Shadow)
+	}
+	return br, nil
+}
+
+// fmValidation is a fixed set of flow-matching regression problems drawn from
+// the validation pool, evaluated in batches.
+type fmValidation struct {
+	n, d int
+	fb   *fmBatch
+	eval *nn.MLP[float32]
+}
+
+func newFMValidation(vpool []float64, nv, d int, gamma float64, free bool, cfg LFMConfig, rng *rand.Rand) *fmValidation {
+	fb := newFMBatch(nv, d)
+	for i, v := range vpool {
+		fb.x0[i] = float32(v)
+	}
+	fb.fill(nv, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
+	return &fmValidation{n: nv, d: d, fb: fb}
+}
+
+// loss returns the mean flow-matching loss of the network with the given
+// parameters on the fixed validation problems.
+func (fv *fmValidation) loss(net *nn.MLP[float32], params []float32) float64 {
+	if fv.eval == nil {
+		fv.eval = net.Clone()
+	}
+	copy(fv.eval.Params(), params)
+	fv.eval.Forward(fv.fb.xt, fv.fb.t, fv.n, fv.fb.v)
+	return nn.MSELoss(fv.fb.v, fv.fb.target, nil, fv.n)
+}

@@ -1,0 +1,122 @@
+// Package model is a trained iterflow density model as users hold it: the
+// chain of velocity-field blocks, the invertible preprocessing that maps the
+// user's data to the chain's input, and the metadata needed to save, load and
+// use it. LogProb and Sample work in the units of the user's data: the
+// preprocessing's log-determinant is included.
+package model
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/nn"
+)
+
+// FormatVersion is the version of the saved model format (model.json plus
+// model.safetensors). Load refuses other versions.
+const FormatVersion = 1
+
+// BlockInfo describes one block of the chain.
+type BlockInfo struct {
+	// Kind is "ou" (an OU step of Local Flow Matching), "free" (a final block to
+	// N(0, I)) or another method's block kind.
+	Kind string `json:"kind"`
+	// Gamma is the block's step size (OU step γ or JKO step h; 0 if none).
+	Gamma float64 `json:"gamma"`
+	// Reverse is the flow.Block convention: false when integrating t from 0 to 1
+	// carries data towards the latent side.
+	Reverse bool `json:"reverse"`
+}
+
+// Model is a chain of MLP velocity-field blocks behind a standardization.
+type Model struct {
+	// Method names the training method ("lfm", ...).
+	Method string
+	// Spec is the architecture shared by all blocks (Spec.Dim is d).
+	Spec nn.Spec
+	// Blocks describes each block; Nets holds their weights (float32), in the
+	// data-to-latent order.
+	Blocks []BlockInfo
+	Nets   []*nn.MLP[float32]
+	// Standardizer maps data x to the chain's input y = (x − Mean)/Std.
+	Standardizer *data.Standardizer
+	// Dequantized marks the columns that were integer-valued and dequantized
+	// with U[0, 1) noise before fitting: log-likelihoods refer to the
+	// dequantized data.
+	Dequantized []bool
+	// Columns names the data columns (length d).
+	Columns []string
+}
+
+// Dim returns the data dimension d.
+func (m *Model) Dim() int { return m.Spec.Dim }
+
+// Validate checks that the parts agree in dimension and count.
+func (m *Model) Validate() error {
+	d := m.Spec.Dim
+	if err := m.Spec.Validate(); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	if len(m.Nets) == 0 || len(m.Nets) != len(m.Blocks) {
+		return fmt.Errorf("model: %d networks for %d blocks", len(m.Nets), len(m.Blocks))
+	}
+	for i, net := range m.Nets {
+		if net.Dim() != d {
+			return fmt.Errorf("model: block %d has dimension %d, want %d", i, net.Dim(), d)
+		}
+	}
+	if m.Standardizer == nil || len(m.Standardizer.Mean) != d || len(m.Standardizer.Std) != d {
+		return fmt.Errorf("model: standardizer does not have dimension %d", d)
+	}
+	if m.Dequantized != nil && len(m.Dequantized) != d {
+		return fmt.Errorf("model: dequantized mask has %d entries, want %d", len(m.Dequantized), d)
+	}
+	if m.Columns != nil && len(m.Columns) != d {
+		return fmt.Errorf("model: %d column names, want %d", len(m.Columns), d)
+	}
+	return nil
+}
+
+// Chain returns the float64 chain of blocks (fresh copies of the weights), on
+// the standardized scale.
+func (m *Model) Chain() *flow.Chain {
+	c := &flow.Chain{Blocks: make([]flow.Block, len(m.Nets))}
+	for i, net := range m.Nets {
+		c.Blocks[i] = flow.Block{Field: nn.Convert[float64](net), Reverse: m.Blocks[i].Reverse}
+	}
+	return c
+}
+
+// LogProb returns log p(x) in nats for each row of the n×d matrix x, in the
+// units of the user's data (the standardization's log-determinant included).
+// x is not modified. Errors: a wrong shape, or a failed solve (naming the block).
+func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Options) ([]float64, flow.Stats, error) {
+	d := m.Dim()
+	if n < 1 || len(x) != n*d {
+		return nil, flow.Stats{}, fmt.Errorf("model: got %d values, want n×d with d = %d (the model was trained on %d columns)", len(x), d, d)
+	}
+	y := append([]float64(nil), x...)
+	m.Standardizer.Forward(y, n)
+	lp, st, err := m.Chain().LogProb(ctx, y, n, opt)
+	if err != nil {
+		return nil, st, err
+	}
+	ld := m.Standardizer.LogDet()
+	for i := range lp {
+		lp[i] += ld
+	}
+	return lp, st, nil
+}
+
+// Sample draws n samples (n×d, in data units) by integrating the chain
+// backwards from z ~ N(0, I) drawn with opt.Rand.
+func (m *Model) Sample(ctx context.Context, n int, opt flow.Options) ([]float64, flow.Stats, error) {
+	x, st, err := m.Chain().Sample(ctx, n, opt)
+	if err != nil {
+		return nil, st, err
+	}
+	m.Standardizer.Inverse(x, n)
+	return x, st, nil
+}

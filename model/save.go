@@ -1,0 +1,182 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/iterflow/iterflow/checkpoint"
+	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/nn"
+)
+
+// File names inside a model directory.
+const (
+	WeightsFile  = "model.safetensors"
+	MetadataFile = "model.json"
+)
+
+// metadata is the JSON form of everything but the weights.
+type metadata struct {
+	FormatVersion int         `json:"format_version"`
+	Method        string      `json:"method"`
+	Dim           int         `json:"dim"`
+	Hidden        []int       `json:"hidden"`
+	Activation    string      `json:"activation"`
+	Beta          float64     `json:"beta"`
+	TimeInput     bool        `json:"time_input"`
+	Blocks        []BlockInfo `json:"blocks"`
+	Mean          []float64   `json:"mean"`
+	Std           []float64   `json:"std"`
+	Dequantized   []bool      `json:"dequantized,omitempty"`
+	Columns       []string    `json:"columns,omitempty"`
+	WeightsSHA256 string      `json:"weights_sha256"`
+}
+
+func tensorName(block, layer int, part string) string {
+	return fmt.Sprintf("block.%d.layer.%d.%s", block, layer, part)
+}
+
+// Save writes the model into dir (created if needed) as model.safetensors
+// (float32 weights "block.K.layer.L.weight" of shape in×out and
+// "block.K.layer.L.bias") and model.json (architecture, blocks,
+// preprocessing, the weights' SHA-256). Both files are written atomically,
+// weights first.
+func (m *Model) Save(dir string) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	var tensors []checkpoint.Tensor
+	for k, net := range m.Nets {
+		p := net.Params()
+		off := 0
+		for l, sh := range net.LayerShapes() {
+			in, out := sh[0], sh[1]
+			tensors = append(tensors,
+				checkpoint.Tensor{Name: tensorName(k, l, "weight"), Shape: []int{in, out}, F32: p[off : off+in*out]},
+				checkpoint.Tensor{Name: tensorName(k, l, "bias"), Shape: []int{out}, F32: p[off+in*out : off+in*out+out]})
+			off += in*out + out
+		}
+	}
+	wpath := filepath.Join(dir, WeightsFile)
+	if err := checkpoint.SaveTensors(wpath, tensors, map[string]string{"format": "iterflow", "format_version": fmt.Sprint(FormatVersion)}); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	sum, err := fileSHA256(wpath)
+	if err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	md := metadata{
+		FormatVersion: FormatVersion, Method: m.Method,
+		Dim: m.Spec.Dim, Hidden: m.Spec.Hidden, Activation: m.Spec.Act.String(), Beta: m.Spec.Beta, TimeInput: m.Spec.TimeInput,
+		Blocks: m.Blocks, Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
+		Dequantized: m.Dequantized, Columns: m.Columns, WeightsSHA256: sum,
+	}
+	if err := checkpoint.WriteJSON(filepath.Join(dir, MetadataFile), md); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	return nil
+}
+
+// Load reads a model saved by Save from dir. It checks the format version, the
+// weights' checksum and every tensor's shape against the architecture, and
+// returns an error naming the file and the problem.
+func Load(dir string) (*Model, error) {
+	mpath := filepath.Join(dir, MetadataFile)
+	var md metadata
+	if err := checkpoint.ReadJSON(mpath, &md); err != nil {
+		return nil, fmt.Errorf("model: load %s: %w", mpath, err)
+	}
+	if md.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("model: load %s: format version %d is not supported (this iterflow reads version %d)", mpath, md.FormatVersion, FormatVersion)
+	}
+	act, err := nn.ParseActivation(md.Activation)
+	if err != nil {
+		return nil, fmt.Errorf("model: load %s: %w", mpath, err)
+	}
+	spec := nn.Spec{Dim: md.Dim, Hidden: md.Hidden, Act: act, Beta: md.Beta, TimeInput: md.TimeInput}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("model: load %s: %w", mpath, err)
+	}
+	wpath := filepath.Join(dir, WeightsFile)
+	sum, err := fileSHA256(wpath)
+	if err != nil {
+		return nil, fmt.Errorf("model: load: %w", err)
+	}
+	if sum != md.WeightsSHA256 {
+		return nil, fmt.Errorf("model: load %s: checksum mismatch (file is corrupted or was changed after saving)", wpath)
+	}
+	tensors, _, err := checkpoint.LoadTensors(wpath)
+	if err != nil {
+		return nil, fmt.Errorf("model: load: %w", err)
+	}
+	byName := make(map[string]checkpoint.Tensor, len(tensors))
+	for _, t := range tensors {
+		byName[t.Name] = t
+	}
+	m := &Model{Method: md.Method, Spec: spec, Blocks: md.Blocks, Dequantized: md.Dequantized, Columns: md.Columns,
+		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}}
+	for k := range md.Blocks {
+		net, err := nn.NewMLP[float32](spec, rand.New(rand.NewPCG(0, 0)))
+		if err != nil {
+			return nil, fmt.Errorf("model: load: %w", err)
+		}
+		p := net.Params()
+		off := 0
+		for l, sh := range net.LayerShapes() {
+			for _, part := range []struct {
+				name string
+				size int
+				dims []int
+			}{{"weight", sh[0] * sh[1], []int{sh[0], sh[1]}}, {"bias", sh[1], []int{sh[1]}}} {
+				name := tensorName(k, l, part.name)
+				t, ok := byName[name]
+				if !ok {
+					return nil, fmt.Errorf("model: load %s: tensor %q is missing", wpath, name)
+				}
+				if t.F32 == nil || !equalInts(t.Shape, part.dims) {
+					return nil, fmt.Errorf("model: load %s: tensor %q has shape %v, want float32 %v", wpath, name, t.Shape, part.dims)
+				}
+				copy(p[off:off+part.size], t.F32)
+				off += part.size
+			}
+		}
+		m.Nets = append(m.Nets, net)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("model: load %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
