@@ -7,6 +7,14 @@
 // Data are row-major n×d slices (one sample per row). Networks are generic over
 // float32 (training, by default) and float64 (likelihoods).
 //
+// An MLP reuses work buffers between calls and is therefore not safe for
+// concurrent use; give each goroutine its own Clone. Large batches are
+// processed in chunks (at most 2048 rows for Velocity, VelocityJVP and VJP;
+// about 8192 tangent rows for the exact trace), so evaluation memory does not
+// grow with n. Shape mismatches in batch slices are programming errors and
+// panic with a message naming the method and the slice; invalid
+// architectures are reported as errors by Spec.Validate and NewMLP.
+//
 // The default build is pure Go (gonum's BLAS). Building with the tag
 // "openblas" (and cgo) routes matrix products to OpenBLAS through gonum's
 // netlib package and evaluates activations with a small vectorized C kernel.
