@@ -58,9 +58,12 @@ staticcheck:
 	@[ -x $(STATICCHECK) ] && $(STATICCHECK) -version | grep -q $(STATICCHECK_VERSION) || \
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-## bench: Go benchmarks of the network (training step, exact trace), fast build
+## bench: Go benchmarks of the network (training step, exact trace), fast build, with the
+## OpenBLAS kernel set chosen for this CPU (see nn.RecommendedBLASCore)
 bench: openblas
-	CGO_ENABLED=1 $(GO) test -tags $(FAST_TAGS) -run '^$$' -bench . -benchtime 20x ./nn
+	core=$${OPENBLAS_CORETYPE:-$$(CGO_ENABLED=1 $(GO) run -tags $(FAST_TAGS) ./internal/cmd/blascore)}; \
+	echo "OPENBLAS_CORETYPE=$$core OPENBLAS_NUM_THREADS=$$OPENBLAS_NUM_THREADS GOMAXPROCS=$${GOMAXPROCS:-default}"; \
+	OPENBLAS_CORETYPE=$$core CGO_ENABLED=1 $(GO) test -tags $(FAST_TAGS) -run '^$$' -bench . -benchtime 20x ./nn
 
 clean:
 	rm -rf bin runs

@@ -94,17 +94,24 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("data %s: %d rows for %d columns; need at least twice as many rows as columns", ds.Name, n, d)
 	}
 
-	// Dequantize integer columns once (seeded), then split.
+	// A constant column has no density; dequantizing it would only model the
+	// noise. Image data keep theirs (dequantization makes them uniform pixels).
+	if cc := data.ConstantColumns(tab); len(cc) > 0 && ds.ImageH == 0 && cfg.Dequantize != "all" {
+		j := cc[0]
+		return nil, fmt.Errorf("data %s: column %d (%q) is constant (value %g); drop it with --columns", ds.Name, j, tab.Names[j], tab.X[j])
+	}
+	// Dequantize integer columns once (seeded), then split. Image data
+	// (integer pixels) are dequantized in every column.
 	var deq []bool
-	switch cfg.Dequantize {
-	case "auto":
+	switch {
+	case cfg.Dequantize == "auto" && ds.ImageH == 0:
 		deq = data.IntegerColumns(tab)
-	case "all":
+	case cfg.Dequantize == "all" || cfg.Dequantize == "auto":
 		deq = make([]bool, d)
 		for j := range deq {
 			deq[j] = true
 		}
-	default:
+	default: // "none"
 		deq = make([]bool, d)
 	}
 	x := append([]float64(nil), tab.X...)
@@ -205,7 +212,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	sampleSec := time.Since(t2).Seconds()
 
 	met := &Metrics{
-		Version: opt.Version, Backend: nn.Backend(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Version: opt.Version, Backend: nn.Backend(), GOMAXPROCS: runtime.GOMAXPROCS(0), BLASCore: nn.BLASCore(), BLASThreads: nn.BLASThreads(),
 		Dataset: ds.Name, N: n, D: d, NTrain: train.N, NVal: val.N, NTest: test.N, Dequantized: countTrue(deq),
 		Method: cfg.Method, Seed: cfg.Seed,
 		TestNLL: nll, TestNLLSE: se, GaussianTestNLL: gnll, GaussianTestNLLSE: gse,

@@ -22,6 +22,10 @@ type Metrics struct {
 	Version    string `json:"version"`
 	Backend    string `json:"backend"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
+	// BLASCore is OpenBLAS's kernel set and BLASThreads its thread count
+	// (empty and GOMAXPROCS in the pure-Go build).
+	BLASCore    string `json:"blas_core,omitempty"`
+	BLASThreads int    `json:"blas_threads"`
 
 	Dataset     string `json:"dataset"`
 	N           int    `json:"n"`
@@ -136,7 +140,11 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, pics []string) string 
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# iterflow run: %s on %s\n\n", methodName(cfg.Method), ds.Name)
-	p("Written %s by iterflow %s (backend %s, GOMAXPROCS %d), seed %d.\n\n", time.Now().UTC().Format(time.RFC3339), met.Version, met.Backend, met.GOMAXPROCS, met.Seed)
+	backend := met.Backend
+	if met.BLASCore != "" {
+		backend += fmt.Sprintf(" with %s kernels, %d BLAS threads", met.BLASCore, met.BLASThreads)
+	}
+	p("Written %s by iterflow %s (backend %s, GOMAXPROCS %d), seed %d.\n\n", time.Now().UTC().Format(time.RFC3339), met.Version, backend, met.GOMAXPROCS, met.Seed)
 	p("## Data\n\n")
 	p("%s: %d rows × %d columns; seeded split train %d / validation %d / test %d.\n", ds.Name, met.N, met.D, met.NTrain, met.NVal, met.NTest)
 	if ds.Source != "" && ds.Source != ds.Name {

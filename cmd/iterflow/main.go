@@ -24,6 +24,7 @@ import (
 var version = "dev"
 
 func main() {
+	ensureBLASCore()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()

@@ -64,9 +64,16 @@ Settings come from the defaults, then --config FILE.yaml, then the flags given e
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML file with settings (keys as in a run's config.yaml; unknown keys are errors)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "print only the run directory")
+	bindTrainFlags(cmd.Flags(), &c, &configPath, &quiet, &hidden, &gammas)
+	return cmd
+}
+
+// bindTrainFlags defines the flags of train on f, bound to c (and to the
+// strings that need parsing).
+func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, quiet *bool, hidden, gammas *string) {
+	def := pipeline.DefaultConfig()
+	f.StringVar(configPath, "config", "", "YAML file with settings (keys as in a run's config.yaml; unknown keys are errors)")
+	f.BoolVarP(quiet, "quiet", "q", false, "print only the run directory")
 	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching)")
 	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in) or a CSV/NPY file, one sample per row`)
 	f.StringVar(&c.Columns, "columns", "", `columns to use, by index, range or name ("0-10", "alcohol,pH"); default all`)
@@ -75,10 +82,10 @@ Settings come from the defaults, then --config FILE.yaml, then the flags given e
 	f.Float64Var(&c.TestFrac, "test-frac", def.TestFrac, "fraction of rows held out for the test NLL")
 	f.Uint64Var(&c.Seed, "seed", def.Seed, "seed of the split, noise, training and sampling")
 	f.StringVarP(&c.Out, "out", "o", "", "run directory (default runs/<data>-<method>-<time>)")
-	f.StringVar(&hidden, "hidden", joinInts(def.Model.Hidden), "hidden widths of each block's MLP, comma-separated")
+	f.StringVar(hidden, "hidden", joinInts(def.Model.Hidden), "hidden widths of each block's MLP, comma-separated")
 	f.StringVar(&c.Model.Activation, "activation", def.Model.Activation, "activation: softplus, tanh, elu, silu or relu")
 	f.Float64Var(&c.Model.Beta, "beta", def.Model.Beta, "softplus β")
-	f.StringVar(&gammas, "gammas", "", "explicit OU steps γ, comma-separated (overrides --blocks/--gamma-c/--gamma-rho)")
+	f.StringVar(gammas, "gammas", "", "explicit OU steps γ, comma-separated (overrides --blocks/--gamma-c/--gamma-rho)")
 	f.IntVar(&c.LFM.Blocks, "blocks", def.LFM.Blocks, "number of OU blocks (γ_k = gamma-c · gamma-rho^(k−1))")
 	f.Float64Var(&c.LFM.GammaC, "gamma-c", def.LFM.GammaC, "first OU step γ_1")
 	f.Float64Var(&c.LFM.GammaRho, "gamma-rho", def.LFM.GammaRho, "ratio of consecutive OU steps")
@@ -102,7 +109,6 @@ Settings come from the defaults, then --config FILE.yaml, then the flags given e
 	f.IntVar(&c.Eval.Steps, "eval-steps", def.Eval.Steps, "steps per block of a fixed-step evaluation solver")
 	f.StringVar(&c.Eval.Trace, "trace", def.Eval.Trace, "divergence for the reported likelihood: exact, hutchinson, fd-hutchinson")
 	f.IntVar(&c.Eval.Samples, "samples", def.Eval.Samples, "samples drawn for the report's pictures")
-	return cmd
 }
 
 // applyFlags copies every explicitly set flag from the flag-bound config src
