@@ -263,3 +263,28 @@ func TestStepDensityIntegratesToOne(t *testing.T) {
 		t.Fatalf("area %v, want 1", area)
 	}
 }
+
+func TestHeatmapPNG(t *testing.T) {
+	dir := t.TempDir()
+	const nx, ny = 30, 20
+	z := make([]float64, nx*ny)
+	for r := 0; r < ny; r++ {
+		for c := 0; c < nx; c++ {
+			z[r*nx+c] = float64(r * c)
+		}
+	}
+	p := filepath.Join(dir, "h.png")
+	if err := HeatmapPNG(p, "density", z, nx, ny, -1, 1, -2, 2); err != nil {
+		t.Fatal(err)
+	}
+	if w, h := pngSize(t, p); w != 384 || h != 432 {
+		t.Errorf("heatmap size %d×%d, want 384×432", w, h)
+	}
+	if err := HeatmapPNG(p, "", z[:5], nx, ny, -1, 1, -2, 2); err == nil || err.Error() != "heatmap "+p+": 5 values for a 30×20 grid" {
+		t.Errorf("short grid: %v", err)
+	}
+	z[3] = math.NaN()
+	if err := HeatmapPNG(p, "", z, nx, ny, -1, 1, -2, 2); err == nil || err.Error() != "heatmap "+p+": value 3 is NaN" {
+		t.Errorf("NaN: %v", err)
+	}
+}
