@@ -51,6 +51,8 @@ func FitStandardizer(t *Table) (*Standardizer, error) {
 		std[j] = math.Sqrt(std[j] / float64(t.N))
 		if std[j] == 0 {
 			bad = append(bad, fmt.Sprintf("column %d (%q) is constant (value %v)", j, t.Names[j], t.X[j]))
+		} else if math.IsInf(std[j], 0) || math.IsNaN(std[j]) || math.IsInf(mean[j], 0) {
+			return nil, fmt.Errorf("fit standardizer: column %d (%q): values too large for float64 arithmetic (the mean or standard deviation overflows); rescale the column", j, t.Names[j])
 		}
 	}
 	if len(bad) > 0 {

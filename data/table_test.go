@@ -371,3 +371,15 @@ func TestDequantize(t *testing.T) {
 		t.Fatal("floor of dequantized value is not the integer")
 	}
 }
+
+func TestFitStandardizerOverflow(t *testing.T) {
+	tab, err := NewTable([]float64{1e308, 1, -1e308, 2, 1.5e308, 3}, 3, 2, []string{"big", "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = FitStandardizer(tab)
+	want := `fit standardizer: column 0 ("big"): values too large for float64 arithmetic (the mean or standard deviation overflows); rescale the column`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}

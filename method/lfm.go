@@ -39,7 +39,9 @@ type LFMConfig struct {
 	// Clip is the gradient-norm clipping threshold (0: none).
 	Clip float64
 	// EMA is the decay of an exponential moving average of the weights used for
-	// validation and as the block's final weights (0: none).
+	// validation and as the block's final weights (0: none); the average warms
+	// up (nn.EMA.Warmup) so that short runs are not dominated by the
+	// initial weights.
 	EMA float64
 	// WarmStart initializes each block with the previous block's weights.
 	WarmStart bool
@@ -50,7 +52,7 @@ type LFMConfig struct {
 	// end) and keeps the weights with the lowest one; 0 evaluates only at the end.
 	ValEvery int
 	// LossEvery is the number of steps averaged into one point of the loss curve
-	// (0: 50).
+	// (0: 50, fewer for short runs so that a curve has about 20 points).
 	LossEvery int
 	// Seed seeds every random draw of training (initialization, batches, noise, t).
 	Seed uint64
@@ -83,25 +85,27 @@ func (c *LFMConfig) Validate() error {
 // BlockResult describes one trained block.
 type BlockResult struct {
 	// Index is the 0-based block index; Kind is "ou" or "free".
-	Index int
-	Kind  string
+	Index int    `json:"index"`
+	Kind  string `json:"kind"`
 	// Gamma is the block's OU step (0 for the free block).
-	Gamma float64
+	Gamma float64 `json:"gamma"`
 	// LossCurve holds the training loss averaged over LossEvery steps.
-	LossCurve []float64
+	LossCurve []float64 `json:"loss_curve"`
+	LossEvery int       `json:"loss_every"`
 	// FinalLoss is the mean training loss of the last LossEvery steps.
-	FinalLoss float64
+	FinalLoss float64 `json:"final_loss"`
 	// ValLoss is the validation flow-matching loss of the kept weights and
 	// BestStep the step they come from (NaN and −1 without validation data).
-	ValLoss  float64
-	BestStep int
+	ValLoss  float64 `json:"val_loss"`
+	BestStep int     `json:"best_step"`
 	// Movement is E|x − T(x)|² over the training pool (squared distance each
 	// point moved through the block) and RelMovement that divided by E|T(x)|².
-	Movement, RelMovement float64
+	Movement    float64 `json:"movement"`
+	RelMovement float64 `json:"rel_movement"`
 	// PushNFE is the number of velocity evaluations of one pool push.
-	PushNFE int
+	PushNFE int `json:"push_nfe"`
 	// Seconds is the wall time of training and pushing this block.
-	Seconds float64
+	Seconds float64 `json:"seconds"`
 }
 
 // LFMResult is a trained Local Flow Matching model: one network per block,
@@ -254,11 +258,10 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 	var ema *nn.EMA[float32]
 	if cfg.EMA > 0 {
 		ema = nn.NewEMA(params, cfg.EMA)
+		ema.Warmup = true
 	}
-	lossEvery := cfg.LossEvery
-	if lossEvery <= 0 {
-		lossEvery = 50
-	}
+	lossEvery := lossEveryFor(cfg.LossEvery, cfg.Iters)
+	br.LossEvery = lossEvery
 
 	// Validation: fixed noise and times so that losses are comparable across steps.
 	var val *fmValidation
@@ -369,4 +372,13 @@ func (fv *fmValidation) loss(net *nn.MLP[float32], params []float32) float64 {
 	copy(fv.eval.Params(), params)
 	fv.eval.Forward(fv.fb.xt, fv.fb.t, fv.n, fv.fb.v)
 	return nn.MSELoss(fv.fb.v, fv.fb.target, nil, fv.n)
+}
+
+// lossEveryFor returns the number of steps per loss-curve point: the
+// configured value, or 50, or fewer for short runs (about 20 points).
+func lossEveryFor(configured, iters int) int {
+	if configured > 0 {
+		return configured
+	}
+	return max(1, min(50, iters/20))
 }

@@ -28,6 +28,28 @@ type BlockInfo struct {
 	// Reverse is the flow.Block convention: false when integrating t from 0 to 1
 	// carries data towards the latent side.
 	Reverse bool `json:"reverse"`
+	// Field is the block's velocity-field type: "mlp" (nn.MLP with the model's
+	// Spec) or "linear" (nn.Linear, f(x) = Ax + b). Empty means "mlp".
+	Field string `json:"field,omitempty"`
+}
+
+// Field is a block's trained velocity field in float32: *nn.MLP[float32] or
+// *nn.Linear[float32].
+type Field interface {
+	Dim() int
+	NumParams() int
+	Params() []float32
+}
+
+// FieldKind returns "mlp" or "linear" for a Field, "" for other types.
+func FieldKind(f Field) string {
+	switch f.(type) {
+	case *nn.MLP[float32]:
+		return "mlp"
+	case *nn.Linear[float32]:
+		return "linear"
+	}
+	return ""
 }
 
 // Model is a chain of MLP velocity-field blocks behind a standardization.
@@ -36,10 +58,10 @@ type Model struct {
 	Method string
 	// Spec is the architecture shared by all blocks (Spec.Dim is d).
 	Spec nn.Spec
-	// Blocks describes each block; Nets holds their weights (float32), in the
+	// Blocks describes each block; Fields holds their weights (float32), in the
 	// data-to-latent order.
 	Blocks []BlockInfo
-	Nets   []*nn.MLP[float32]
+	Fields []Field
 	// Standardizer maps data x to the chain's input y = (x − Mean)/Std.
 	Standardizer *data.Standardizer
 	// Dequantized marks the columns that were integer-valued and dequantized
@@ -59,12 +81,15 @@ func (m *Model) Validate() error {
 	if err := m.Spec.Validate(); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	if len(m.Nets) == 0 || len(m.Nets) != len(m.Blocks) {
-		return fmt.Errorf("model: %d networks for %d blocks", len(m.Nets), len(m.Blocks))
+	if len(m.Fields) == 0 || len(m.Fields) != len(m.Blocks) {
+		return fmt.Errorf("model: %d velocity fields for %d blocks", len(m.Fields), len(m.Blocks))
 	}
-	for i, net := range m.Nets {
-		if net.Dim() != d {
-			return fmt.Errorf("model: block %d has dimension %d, want %d", i, net.Dim(), d)
+	for i, f := range m.Fields {
+		if f.Dim() != d {
+			return fmt.Errorf("model: block %d has dimension %d, want %d", i, f.Dim(), d)
+		}
+		if FieldKind(f) == "" {
+			return fmt.Errorf("model: block %d has an unsupported field type %T", i, f)
 		}
 	}
 	if m.Standardizer == nil || len(m.Standardizer.Mean) != d || len(m.Standardizer.Std) != d {
@@ -82,9 +107,9 @@ func (m *Model) Validate() error {
 // Chain returns the float64 chain of blocks (fresh copies of the weights), on
 // the standardized scale.
 func (m *Model) Chain() *flow.Chain {
-	c := &flow.Chain{Blocks: make([]flow.Block, len(m.Nets))}
-	for i, net := range m.Nets {
-		c.Blocks[i] = flow.Block{Field: nn.Convert[float64](net), Reverse: m.Blocks[i].Reverse}
+	c := &flow.Chain{Blocks: make([]flow.Block, len(m.Fields))}
+	for i, f := range m.Fields {
+		c.Blocks[i] = flow.Block{Field: Float64Field(f), Reverse: m.Blocks[i].Reverse}
 	}
 	return c
 }
@@ -119,4 +144,17 @@ func (m *Model) Sample(ctx context.Context, n int, opt flow.Options) ([]float64,
 	}
 	m.Standardizer.Inverse(x, n)
 	return x, st, nil
+}
+
+// Float64Field returns a float64 copy of a trained field for likelihoods and
+// sampling; it panics for a type that is not a Field of this package (Validate
+// rejects those).
+func Float64Field(f Field) flow.TraceField {
+	switch f := f.(type) {
+	case *nn.MLP[float32]:
+		return nn.Convert[float64](f)
+	case *nn.Linear[float32]:
+		return nn.ConvertLinear[float64](f)
+	}
+	panic(fmt.Sprintf("model: unsupported field type %T", f))
 }

@@ -26,7 +26,7 @@ func testModel(t *testing.T) *Model {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Nets = append(m.Nets, net)
+		m.Fields = append(m.Fields, net)
 		m.Blocks = append(m.Blocks, BlockInfo{Kind: "ou", Gamma: 0.1 * float64(k+1)})
 	}
 	return m
@@ -45,8 +45,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if got.Spec.Act != nn.Tanh || got.Blocks[1].Gamma != 0.2 || got.Columns[1] != "b" || !got.Dequantized[1] {
 		t.Errorf("loaded %+v", got)
 	}
-	for k := range m.Nets {
-		a, b := m.Nets[k].Params(), got.Nets[k].Params()
+	for k := range m.Fields {
+		a, b := m.Fields[k].Params(), got.Fields[k].Params()
 		for i := range a {
 			if a[i] != b[i] {
 				t.Fatalf("block %d param %d: %g != %g", k, i, a[i], b[i])
@@ -59,7 +59,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 // density is N((x − μ)/s; 0, I)/Π s.
 func TestLogProbIncludesStandardization(t *testing.T) {
 	m := testModel(t)
-	for _, net := range m.Nets {
+	for _, net := range m.Fields {
 		clear(net.Params())
 	}
 	x := []float64{1, -2, 3, -1.5}

@@ -54,15 +54,23 @@ func (m *Model) Save(dir string) error {
 		return fmt.Errorf("model: save: %w", err)
 	}
 	var tensors []checkpoint.Tensor
-	for k, net := range m.Nets {
-		p := net.Params()
-		off := 0
-		for l, sh := range net.LayerShapes() {
-			in, out := sh[0], sh[1]
+	for k, f := range m.Fields {
+		p := f.Params()
+		switch f := f.(type) {
+		case *nn.MLP[float32]:
+			off := 0
+			for l, sh := range f.LayerShapes() {
+				in, out := sh[0], sh[1]
+				tensors = append(tensors,
+					checkpoint.Tensor{Name: tensorName(k, l, "weight"), Shape: []int{in, out}, F32: p[off : off+in*out]},
+					checkpoint.Tensor{Name: tensorName(k, l, "bias"), Shape: []int{out}, F32: p[off+in*out : off+in*out+out]})
+				off += in*out + out
+			}
+		case *nn.Linear[float32]:
+			d := f.Dim()
 			tensors = append(tensors,
-				checkpoint.Tensor{Name: tensorName(k, l, "weight"), Shape: []int{in, out}, F32: p[off : off+in*out]},
-				checkpoint.Tensor{Name: tensorName(k, l, "bias"), Shape: []int{out}, F32: p[off+in*out : off+in*out+out]})
-			off += in*out + out
+				checkpoint.Tensor{Name: fmt.Sprintf("block.%d.A", k), Shape: []int{d, d}, F32: p[:d*d]},
+				checkpoint.Tensor{Name: fmt.Sprintf("block.%d.b", k), Shape: []int{d}, F32: p[d*d:]})
 		}
 	}
 	wpath := filepath.Join(dir, WeightsFile)
@@ -76,7 +84,7 @@ func (m *Model) Save(dir string) error {
 	md := metadata{
 		FormatVersion: FormatVersion, Method: m.Method,
 		Dim: m.Spec.Dim, Hidden: m.Spec.Hidden, Activation: m.Spec.Act.String(), Beta: m.Spec.Beta, TimeInput: m.Spec.TimeInput,
-		Blocks: m.Blocks, Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
+		Blocks: blocksWithKinds(m), Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
 		Dequantized: m.Dequantized, Columns: m.Columns, WeightsSHA256: sum,
 	}
 	if err := checkpoint.WriteJSON(filepath.Join(dir, MetadataFile), md); err != nil {
@@ -123,32 +131,42 @@ func Load(dir string) (*Model, error) {
 	}
 	m := &Model{Method: md.Method, Spec: spec, Blocks: md.Blocks, Dequantized: md.Dequantized, Columns: md.Columns,
 		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}}
-	for k := range md.Blocks {
-		net, err := nn.NewMLP[float32](spec, rand.New(rand.NewPCG(0, 0)))
-		if err != nil {
-			return nil, fmt.Errorf("model: load: %w", err)
-		}
-		p := net.Params()
-		off := 0
-		for l, sh := range net.LayerShapes() {
-			for _, part := range []struct {
-				name string
-				size int
-				dims []int
-			}{{"weight", sh[0] * sh[1], []int{sh[0], sh[1]}}, {"bias", sh[1], []int{sh[1]}}} {
-				name := tensorName(k, l, part.name)
-				t, ok := byName[name]
-				if !ok {
-					return nil, fmt.Errorf("model: load %s: tensor %q is missing", wpath, name)
-				}
-				if t.F32 == nil || !equalInts(t.Shape, part.dims) {
-					return nil, fmt.Errorf("model: load %s: tensor %q has shape %v, want float32 %v", wpath, name, t.Shape, part.dims)
-				}
-				copy(p[off:off+part.size], t.F32)
-				off += part.size
+	for k, bi := range md.Blocks {
+		var f Field
+		var parts []tensorPart
+		switch bi.Field {
+		case "", "mlp":
+			net, err := nn.NewMLP[float32](spec, rand.New(rand.NewPCG(0, 0)))
+			if err != nil {
+				return nil, fmt.Errorf("model: load: %w", err)
 			}
+			for l, sh := range net.LayerShapes() {
+				parts = append(parts, tensorPart{tensorName(k, l, "weight"), []int{sh[0], sh[1]}},
+					tensorPart{tensorName(k, l, "bias"), []int{sh[1]}})
+			}
+			f = net
+		case "linear":
+			d := md.Dim
+			parts = []tensorPart{{fmt.Sprintf("block.%d.A", k), []int{d, d}}, {fmt.Sprintf("block.%d.b", k), []int{d}}}
+			f = nn.NewLinear[float32](d)
+		default:
+			return nil, fmt.Errorf("model: load %s: block %d has unknown field type %q", mpath, k, bi.Field)
 		}
-		m.Nets = append(m.Nets, net)
+		p := f.Params()
+		off := 0
+		for _, part := range parts {
+			t, ok := byName[part.name]
+			if !ok {
+				return nil, fmt.Errorf("model: load %s: tensor %q is missing", wpath, part.name)
+			}
+			if t.F32 == nil || !equalInts(t.Shape, part.dims) {
+				return nil, fmt.Errorf("model: load %s: tensor %q has shape %v, want float32 %v", wpath, part.name, t.Shape, part.dims)
+			}
+			size := len(t.F32)
+			copy(p[off:off+size], t.F32)
+			off += size
+		}
+		m.Fields = append(m.Fields, f)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("model: load %s: %w", dir, err)
@@ -179,4 +197,19 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tensorPart names one saved tensor of a block and its shape.
+type tensorPart struct {
+	name string
+	dims []int
+}
+
+// blocksWithKinds fills each block's Field from its field's type.
+func blocksWithKinds(m *Model) []BlockInfo {
+	out := append([]BlockInfo(nil), m.Blocks...)
+	for i := range out {
+		out[i].Field = FieldKind(m.Fields[i])
+	}
+	return out
 }

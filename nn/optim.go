@@ -132,6 +132,13 @@ type EMA[T Float] struct {
 	Decay float64
 	// Shadow is the averaged parameter vector.
 	Shadow []T
+	// Warmup, when set, uses the decay min(Decay, (1 + k)/(10 + k)) at the
+	// k-th update (k = 0, 1, …), the num_updates rule of TensorFlow's
+	// ExponentialMovingAverage: early averages are not dominated by the
+	// initial weights, so short runs are meaningful.
+	Warmup bool
+	// Updates counts the calls of Update.
+	Updates int
 }
 
 // NewEMA returns an EMA whose Shadow starts as a copy of params.
@@ -139,13 +146,19 @@ func NewEMA[T Float](params []T, decay float64) *EMA[T] {
 	return &EMA[T]{Decay: decay, Shadow: append([]T(nil), params...)}
 }
 
-// Update sets Shadow ← Decay·Shadow + (1 − Decay)·params (arithmetic in
-// float64). It panics if len(params) != len(Shadow).
+// Update sets Shadow ← a·Shadow + (1 − a)·params with a = Decay (or the
+// warm-up decay, see Warmup); arithmetic in float64. It panics if
+// len(params) != len(Shadow).
 func (e *EMA[T]) Update(params []T) {
 	if len(params) != len(e.Shadow) {
 		panic(fmt.Sprintf("nn: EMA.Update: len(params) = %d, want %d", len(params), len(e.Shadow)))
 	}
 	a := e.Decay
+	if e.Warmup {
+		k := float64(e.Updates)
+		a = min(a, (1+k)/(10+k))
+	}
+	e.Updates++
 	for i, p := range params {
 		e.Shadow[i] = T(a*float64(e.Shadow[i]) + (1-a)*float64(p))
 	}

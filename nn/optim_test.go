@@ -166,3 +166,21 @@ func TestEMA(t *testing.T) {
 		}
 	}
 }
+
+func TestEMAWarmup(t *testing.T) {
+	e := NewEMA([]float64{0}, 0.999)
+	e.Warmup = true
+	// Decays 1/10, 2/11, 3/12: shadow = a·shadow + (1 − a)·1.
+	want := 0.0
+	for k := 0; k < 3; k++ {
+		a := (1 + float64(k)) / (10 + float64(k))
+		want = a*want + (1 - a)
+		e.Update([]float64{1})
+	}
+	if math.Abs(e.Shadow[0]-want) > 1e-15 || e.Updates != 3 {
+		t.Errorf("shadow %g after 3 warm-up updates, want %g", e.Shadow[0], want)
+	}
+	if want < 0.95 {
+		t.Errorf("warm-up average %g still dominated by the start", want)
+	}
+}

@@ -21,7 +21,7 @@ type Spec struct {
 	Beta float64
 	// TimeInput makes the network input the row [x, t] (d+1 columns, t last);
 	// otherwise the network ignores t (a time-independent field, as in the
-	// JKO-iFlow 2D blocks, arXiv:2208.07249).
+	// JKO-iFlow 2D blocks, arXiv:2212.14424).
 	TimeInput bool
 }
 

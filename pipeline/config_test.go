@@ -49,13 +49,15 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"trian:\n  iters: 5\n", "field trian not found"},
 		{"train:\n  iters: many\n", "cannot unmarshal !!str `many` into int"},
-		{"train:\n  ema: None\n", `line 2: key "train.ema": the text "None" is not null; write null or ~ for none`},
-		{"out: None\n", `key "out": the text "None" is not null`},
+		{"train:\n  ema: None\n", `line 2: key "train.ema": "None" is read as text, not as "no value"; write a value (0 disables clip and ema), or delete the line to keep the default`},
+		{"out: None\n", `key "out": "None" is read as text`},
+		{"train:\n  iters: 20.5\n", `line 2: key "train.iters": want a whole number, got 20.5`},
+		{"model:\n  hidden: [16, 8.5]\n", `line 2: key "model.hidden": want a whole number, got 8.5`},
 		{"train:\n  lr: -1\n", "train.lr: must be positive, got -1"},
 		{"model:\n  activation: gelu\n", `model.activation: unknown activation "gelu"`},
 		{"lfm:\n  gammas: [0.1, 0]\n", "lfm.gammas: schedule: step 2 is 0"},
 		{"eval:\n  solver: dopri5\n  rtol: 0\n", "eval: dopri5 needs positive rtol and atol, got 0 and 1e-05"},
-		{"method: ffjord\n", `method: unknown method "ffjord" (available: lfm)`},
+		{"method: ffjord\n", `method: unknown method "ffjord" (available: lfm, jko)`},
 		{"dequantize: maybe\n", `dequantize: unknown value "maybe" (want auto, none or all)`},
 	} {
 		_, err := LoadConfig(writeConfig(t, tc.text))

@@ -14,8 +14,8 @@ import (
 
 	"github.com/iterflow/iterflow/baseline"
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/data/toy"
 	"github.com/iterflow/iterflow/flow"
-	"github.com/iterflow/iterflow/interp"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/model"
 	"github.com/iterflow/iterflow/nn"
@@ -30,6 +30,8 @@ type Dataset struct {
 	ImageH, ImageW int
 	// Lo and Hi bound the values for pictures.
 	Lo, Hi float64
+	// Toy is set for the 2D generators (continuous data: no dequantization).
+	Toy bool
 }
 
 // LoadDataset resolves cfg.Data ("digits" or a file) and applies cfg.Columns.
@@ -40,6 +42,21 @@ func LoadDataset(cfg *Config) (*Dataset, error) {
 			return nil, fmt.Errorf("columns: the built-in digits take no column selection")
 		}
 		return &Dataset{Table: t, Name: "digits", Source: data.DigitsAttribution, ImageH: 8, ImageW: 8, Lo: 0, Hi: 16}, nil
+	}
+	if isToy(cfg.Data) {
+		if cfg.Columns != "" {
+			return nil, fmt.Errorf("columns: the 2D generator %q takes no column selection", cfg.Data)
+		}
+		x, err := toy.Sample(cfg.Data, cfg.ToySamples, rand.New(rand.NewPCG(cfg.Seed, 0x70f)))
+		if err != nil {
+			return nil, err
+		}
+		info, _ := toy.Info(cfg.Data)
+		t, err := data.NewTable(x, cfg.ToySamples, 2, []string{"x", "y"})
+		if err != nil {
+			return nil, err
+		}
+		return &Dataset{Table: t, Name: cfg.Data, Source: fmt.Sprintf("iterflow's seeded 2D generator %q (%d points): %s", cfg.Data, cfg.ToySamples, info), Toy: true}, nil
 	}
 	t, err := data.Load(cfg.Data)
 	if err != nil {
@@ -68,6 +85,9 @@ type Options struct {
 	Progress method.Progress
 	// Version is recorded in metrics.json.
 	Version string
+	// Overwrite replaces an existing, non-empty run directory; without it Run
+	// refuses to write into one.
+	Overwrite bool
 }
 
 // Run executes the job described by cfg and writes the run directory. The
@@ -87,8 +107,8 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 	tab := ds.Table
 	n, d := tab.N, tab.D
-	if n < 10 {
-		return nil, fmt.Errorf("data %s: %d rows is too few to split into train, validation and test", ds.Name, n)
+	if n < 50 {
+		return nil, fmt.Errorf("data %s: %d rows is too few; need at least 50 to split into train, validation and test", ds.Name, n)
 	}
 	if n < 2*d {
 		return nil, fmt.Errorf("data %s: %d rows for %d columns; need at least twice as many rows as columns", ds.Name, n, d)
@@ -104,6 +124,8 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	// (integer pixels) are dequantized in every column.
 	var deq []bool
 	switch {
+	case ds.Toy && cfg.Dequantize == "auto":
+		deq = make([]bool, d)
 	case cfg.Dequantize == "auto" && ds.ImageH == 0:
 		deq = data.IntegerColumns(tab)
 	case cfg.Dequantize == "all" || cfg.Dequantize == "auto":
@@ -136,53 +158,46 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	logf("data %s: %d rows × %d columns (train %d, validation %d, test %d); %d columns dequantized",
 		ds.Name, n, d, train.N, val.N, test.N, countTrue(deq))
 
-	out := cfg.Out
-	if out == "" {
-		out = filepath.Join("runs", fmt.Sprintf("%s-%s-%s", strings.TrimSuffix(ds.Name, filepath.Ext(ds.Name)), cfg.Method, time.Now().Format("20060102-150405")))
+	out, err := runDir(cfg.Out, ds.Name, cfg.Method, opt.Overwrite)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	// Everything is written into a temporary sibling directory that becomes the
+	// run directory only when the run succeeded: a failed or interrupted run
+	// leaves nothing half-written.
+	work, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".partial-")
+	if err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(work)
+		}
+	}()
 
 	// Train.
-	act, _ := nn.ParseActivation(cfg.Model.Activation)
-	ip, _ := interp.ParseInterpolant(cfg.LFM.Interpolant)
-	td, _ := interp.ParseTimeDist(cfg.LFM.Time)
-	gammas, _ := cfg.Gammas()
-	push, _ := cfg.Push.options("push")
-	lcfg := method.LFMConfig{
-		Gammas: gammas, FreeBlock: cfg.LFM.FreeBlock,
-		Net:         nn.Spec{Hidden: cfg.Model.Hidden, Act: act, Beta: cfg.Model.Beta},
-		Interpolant: ip, Time: td,
-		Iters: cfg.Train.Iters, BatchSize: cfg.Train.BatchSize,
-		LR: cfg.Train.LR, LRDecay: cfg.Train.LRDecay, LRDecayEvery: cfg.Train.LRDecayEvery,
-		Clip: cfg.Train.Clip, EMA: cfg.Train.EMA, WarmStart: cfg.Train.WarmStart,
-		Push: push, ValEvery: cfg.Train.ValEvery, Seed: cfg.Seed,
-	}
-	logf("training %s: %d blocks (%s), network %v %s, %d steps per block, batch %d, backend %s, GOMAXPROCS %d",
-		cfg.Method, len(gammas)+boolInt(cfg.LFM.FreeBlock), describeGammas(gammas, cfg.LFM.FreeBlock), cfg.Model.Hidden,
-		cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
+	logf("training %s on %s, network %v %s, %d steps per block, batch %d, backend %s, GOMAXPROCS %d",
+		cfg.Method, ds.Name, cfg.Model.Hidden, cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
 	t0 := time.Now()
-	res, err := method.TrainLFM(ctx, trainS, train.N, valS, val.N, d, lcfg, opt.Progress)
+	tr, err := trainMethod(ctx, &cfg, trainS, train.N, valS, val.N, d, opt.Progress)
 	if err != nil {
 		return nil, err
 	}
 	trainSec := time.Since(t0).Seconds()
+	logf("trained %d blocks (%s) in %.1f s", len(tr.fields), tr.summary, trainSec)
 
-	m := &model.Model{Method: cfg.Method, Spec: nn.Spec{Dim: d, Hidden: cfg.Model.Hidden, Act: act, Beta: cfg.Model.Beta, TimeInput: true},
-		Nets: res.Nets, Standardizer: std, Dequantized: deq, Columns: tab.Names}
-	for _, b := range res.Blocks {
-		m.Blocks = append(m.Blocks, model.BlockInfo{Kind: b.Kind, Gamma: b.Gamma})
-	}
-	if err := m.Save(out); err != nil {
+	m := &model.Model{Method: cfg.Method, Spec: netSpec(&cfg, d),
+		Fields: tr.fields, Blocks: tr.infos, Standardizer: std, Dequantized: deq, Columns: tab.Names}
+	if err := m.Save(work); err != nil {
 		return nil, err
 	}
 
 	// Evaluate the test NLL (data units) with the accurate solver and the chosen trace.
 	eopt, _ := cfg.Eval.options("eval")
-	tr, _ := flow.ParseTrace(cfg.Eval.Trace)
-	fopt := flow.Options{Solver: eopt, Trace: tr, BatchSize: cfg.Eval.BatchSize, Rand: rand.New(rand.NewPCG(cfg.Seed, 0xe7))}
-	logf("evaluating the test log-likelihood: %s, %s trace, %d rows", cfg.Eval.Describe(), tr, test.N)
+	trace, _ := flow.ParseTrace(cfg.Eval.Trace)
+	fopt := flow.Options{Solver: eopt, Trace: trace, BatchSize: cfg.Eval.BatchSize, Rand: rand.New(rand.NewPCG(cfg.Seed, 0xe7))}
+	logf("evaluating the test log-likelihood: %s, %s trace, %d rows", cfg.Eval.Describe(), trace, test.N)
 	t1 := time.Now()
 	lp, st, err := m.LogProb(ctx, test.X, test.N, fopt)
 	if err != nil {
@@ -216,16 +231,20 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		Dataset: ds.Name, N: n, D: d, NTrain: train.N, NVal: val.N, NTest: test.N, Dequantized: countTrue(deq),
 		Method: cfg.Method, Seed: cfg.Seed,
 		TestNLL: nll, TestNLLSE: se, GaussianTestNLL: gnll, GaussianTestNLLSE: gse,
-		Solver: cfg.Eval.Describe(), Trace: tr.String(), NFE: st.NFE, SampleNFE: sst.NFE,
+		Solver: cfg.Eval.Describe(), Trace: trace.String(), NFE: st.NFE, SampleNFE: sst.NFE,
 		TrainSeconds: trainSec, EvalSeconds: evalSec, SampleSeconds: sampleSec,
-		Blocks: res.Blocks,
+		Blocks: tr.blocks, Passes: tr.passes, Schedule: tr.summary,
 	}
 	if d > 0 {
 		met.TestBitsPerDim = nll / (float64(d) * math.Ln2)
 	}
-	if err := writeRun(out, &cfg, ds, met, test, samples, res); err != nil {
+	if err := writeRun(ctx, work, &cfg, ds, met, test, samples, tr, m); err != nil {
 		return nil, err
 	}
+	if err := publish(work, out, opt.Overwrite); err != nil {
+		return nil, err
+	}
+	done = true
 	logf("test NLL %.4f ± %.4f nats (Gaussian baseline %.4f); NFE %d; train %.1fs, eval %.1fs", nll, se, gnll, st.NFE, trainSec, evalSec)
 	logf("run written to %s", out)
 	return &Result{Dir: out, Metrics: met, Model: m}, nil
@@ -259,21 +278,63 @@ func countTrue(b []bool) int {
 	return c
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// isToy reports whether name is one of the 2D generators.
+func isToy(name string) bool {
+	for _, n := range toy.Names() {
+		if n == name {
+			return true
+		}
 	}
-	return 0
+	return false
 }
 
-func describeGammas(g []float64, free bool) string {
-	parts := make([]string, len(g))
-	for i, v := range g {
-		parts[i] = fmt.Sprintf("%.4g", v)
+// runDir resolves the run directory: the given one (refused when it exists
+// and is not empty, unless overwrite), or a fresh runs/<data>-<method>-<time>
+// (with a numeric suffix when that exists).
+func runDir(out, dataName, method string, overwrite bool) (string, error) {
+	if out != "" {
+		if ents, err := os.ReadDir(out); err == nil && len(ents) > 0 && !overwrite {
+			return "", fmt.Errorf("run directory %s exists and is not empty; choose another --out or pass --force to replace it", out)
+		} else if err == nil && len(ents) > 0 {
+			if _, err := os.Stat(filepath.Join(out, "model.json")); err != nil {
+				return "", fmt.Errorf("run directory %s is not an iterflow run (no model.json); refusing to replace it", out)
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return "", fmt.Errorf("run directory: %w", err)
+		}
+		return out, nil
 	}
-	s := "OU steps γ = [" + strings.Join(parts, ", ") + "]"
-	if free {
-		s += " + free block"
+	base := dataName
+	for _, ext := range []string{".gz", ".csv", ".tsv", ".txt", ".data", ".npy"} {
+		base = strings.TrimSuffix(base, ext)
 	}
-	return s
+	stem := filepath.Join("runs", fmt.Sprintf("%s-%s-%s", base, method, time.Now().Format("20060102-150405")))
+	if err := os.MkdirAll("runs", 0o755); err != nil {
+		return "", fmt.Errorf("run directory: %w", err)
+	}
+	out = stem
+	for k := 2; ; k++ {
+		if _, err := os.Stat(out); os.IsNotExist(err) {
+			return out, nil
+		}
+		out = fmt.Sprintf("%s-%d", stem, k)
+	}
+}
+
+// publish moves the finished work directory to out, replacing an existing
+// run there when overwrite is set.
+func publish(work, out string, overwrite bool) error {
+	if ents, err := os.ReadDir(out); err == nil {
+		if len(ents) > 0 && !overwrite {
+			return fmt.Errorf("run directory %s appeared while training; rerun with another --out", out)
+		}
+		if err := os.RemoveAll(out); err != nil {
+			return fmt.Errorf("run directory: replacing %s: %w", out, err)
+		}
+	}
+	if err := os.Rename(work, out); err != nil {
+		return fmt.Errorf("run directory: %w", err)
+	}
+	return nil
 }

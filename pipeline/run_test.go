@@ -61,7 +61,13 @@ func TestRunWritesACompleteRunDirectory(t *testing.T) {
 	if err := json.Unmarshal(b, &met); err != nil {
 		t.Fatal(err)
 	}
-	if met.N != 400 || met.D != 3 || met.NTest != 40 || met.NVal != 40 || met.NTrain != 320 || len(met.Blocks) != 2 {
+	var blocks struct {
+		Blocks []map[string]any `json:"blocks"`
+	}
+	if err := json.Unmarshal(b, &blocks); err != nil || len(blocks.Blocks) != 2 || blocks.Blocks[1]["kind"] != "free" {
+		t.Errorf("metrics blocks %+v (%v)", blocks, err)
+	}
+	if met.N != 400 || met.D != 3 || met.NTest != 40 || met.NVal != 40 || met.NTrain != 320 {
 		t.Errorf("metrics %+v", met)
 	}
 	if math.IsNaN(met.TestNLL) || math.IsNaN(met.GaussianTestNLL) || met.NFE <= 0 || met.Trace != "exact" {
@@ -132,7 +138,7 @@ func TestRunOnBuiltInDigits(t *testing.T) {
 func TestRunRejectsBadData(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ body, want string }{
-		{"a,b\n1,2\n3,4\n", "data bad.csv: 2 rows is too few to split into train, validation and test"},
+		{"a,b\n1,2\n3,4\n", "data bad.csv: 2 rows is too few; need at least 50 to split into train, validation and test"},
 		{"", "bad.csv"},
 	} {
 		p := filepath.Join(dir, "bad.csv")

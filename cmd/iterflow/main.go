@@ -1,6 +1,6 @@
 // Command iterflow trains flow-based generative models block by block (Local
-// Flow Matching, with JKO-iFlow and the flow-matching baselines to follow),
-// evaluates exact log-likelihoods and writes a run report.
+// Flow Matching and JKO-iFlow), evaluates exact log-likelihoods and writes a
+// run report.
 //
 // Usage:
 //
@@ -25,12 +25,25 @@ var version = "dev"
 
 func main() {
 	ensureBLASCore()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// SIGINT and SIGTERM cancel the context: training stops at the next step,
+	// nothing half-written is left, and the exit status is 128 + the signal.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got os.Signal
+	go func() {
+		got = <-sigs
+		cancel()
+	}()
 	root := newRootCmd()
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	signal.Stop(sigs)
+	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "iterflow: interrupted")
+			fmt.Fprintln(os.Stderr, "iterflow: interrupted; nothing was written")
+			if got == syscall.SIGTERM {
+				os.Exit(143)
+			}
 			os.Exit(130)
 		}
 		fmt.Fprintln(os.Stderr, "iterflow:", err)

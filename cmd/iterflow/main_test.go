@@ -75,14 +75,14 @@ func TestTrainErrors(t *testing.T) {
 func TestEveryTrainFlagIsMapped(t *testing.T) {
 	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
 	var c pipeline.Config
-	var cfgPath, hidden, gammas string
+	var cfgPath, hidden, gammas, jkoSteps string
 	var quiet bool
-	bindTrainFlags(fs, &c, &cfgPath, &quiet, &hidden, &gammas)
+	bindTrainFlags(fs, &c, &cfgPath, &quiet, &hidden, &gammas, &jkoSteps)
 	n := 0
 	fs.VisitAll(func(f *pflag.Flag) {
 		v := f.DefValue
 		switch f.Name {
-		case "gammas":
+		case "gammas", "jko-steps":
 			v = "0.1,0.2"
 		case "data":
 			v = "other.csv"
@@ -93,10 +93,10 @@ func TestEveryTrainFlagIsMapped(t *testing.T) {
 		n++
 	})
 	cfg := pipeline.DefaultConfig()
-	if err := applyFlags(fs, &cfg, &c, hidden, gammas); err != nil {
+	if err := applyFlags(fs, &cfg, &c, hidden, gammas, jkoSteps); err != nil {
 		t.Fatal(err)
 	}
-	if n < 30 || cfg.Data != "other.csv" || len(cfg.LFM.Gammas) != 2 {
+	if n < 45 || cfg.Data != "other.csv" || len(cfg.LFM.Gammas) != 2 || len(cfg.JKO.Steps) != 2 {
 		t.Errorf("%d flags; config %+v", n, cfg)
 	}
 }

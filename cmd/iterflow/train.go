@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -20,6 +23,8 @@ func newTrainCmd() *cobra.Command {
 		quiet      bool
 		hidden     string
 		gammas     string
+		jkoSteps   string
+		force      bool
 		c          = def
 	)
 	cmd := &cobra.Command{
@@ -29,32 +34,34 @@ func newTrainCmd() *cobra.Command {
 preprocessing), config.yaml (the resolved settings), metrics.json, report.md and PNG plots.
 
 With no flags it trains Local Flow Matching on the built-in UCI optical digits (8×8, 1797 images).
-Settings come from the defaults, then --config FILE.yaml, then the flags given explicitly.`,
+--method jko trains JKO-iFlow. --data also takes a 2D generator: rose, checkerboard, 8gaussians, moons,
+pinwheel, 2spirals, circles, swissroll, tree, gaussian.
+Settings come from the method's defaults, then --config FILE.yaml, then the flags given explicitly.`,
 		Example: `  iterflow train
   iterflow train --data wine.csv --columns 0-10 --out runs/wine
+  iterflow train --method jko --data rose
   iterflow train --config lfm.yaml --seed 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := def
+			cfg := pipeline.DefaultConfigFor(c.Method)
 			if configPath != "" {
 				var err error
 				if cfg, err = pipeline.LoadConfig(configPath); err != nil {
 					return err
 				}
 			}
-			if err := applyFlags(cmd.Flags(), &cfg, &c, hidden, gammas); err != nil {
+			if err := applyFlags(cmd.Flags(), &cfg, &c, hidden, gammas, jkoSteps); err != nil {
 				return err
 			}
 			var log io.Writer = cmd.ErrOrStderr()
-			var prog *barProgress
-			if !quiet {
-				prog = &barProgress{w: cmd.ErrOrStderr()}
-			} else {
-				log = nil
-			}
-			opt := pipeline.Options{Log: log, Version: version}
-			if prog != nil {
-				opt.Progress = prog
+			opt := pipeline.Options{Log: log, Version: version, Overwrite: force}
+			switch {
+			case quiet:
+				opt.Log = nil
+			case isTerminal(cmd.ErrOrStderr()):
+				opt.Progress = &barProgress{w: cmd.ErrOrStderr()}
+			default:
+				opt.Progress = &lineProgress{w: cmd.ErrOrStderr()}
 			}
 			res, err := pipeline.Run(cmd.Context(), cfg, opt)
 			if err != nil {
@@ -64,18 +71,20 @@ Settings come from the defaults, then --config FILE.yaml, then the flags given e
 			return nil
 		},
 	}
-	bindTrainFlags(cmd.Flags(), &c, &configPath, &quiet, &hidden, &gammas)
+	bindTrainFlags(cmd.Flags(), &c, &configPath, &quiet, &hidden, &gammas, &jkoSteps)
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing run in --out")
 	return cmd
 }
 
 // bindTrainFlags defines the flags of train on f, bound to c (and to the
 // strings that need parsing).
-func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, quiet *bool, hidden, gammas *string) {
+func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, quiet *bool, hidden, gammas, jkoSteps *string) {
 	def := pipeline.DefaultConfig()
 	f.StringVar(configPath, "config", "", "YAML file with settings (keys as in a run's config.yaml; unknown keys are errors)")
 	f.BoolVarP(quiet, "quiet", "q", false, "print only the run directory")
-	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching)")
-	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in) or a CSV/NPY file, one sample per row`)
+	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching) or jko (JKO-iFlow)")
+	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...) or a CSV/NPY file, one sample per row`)
+	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
 	f.StringVar(&c.Columns, "columns", "", `columns to use, by index, range or name ("0-10", "alcohol,pH"); default all`)
 	f.StringVar(&c.Dequantize, "dequantize", def.Dequantize, "add U[0,1) noise to integer columns: auto, none or all")
 	f.Float64Var(&c.ValFrac, "val-frac", def.ValFrac, "fraction of rows held out for validation")
@@ -85,6 +94,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, qu
 	f.StringVar(hidden, "hidden", joinInts(def.Model.Hidden), "hidden widths of each block's MLP, comma-separated")
 	f.StringVar(&c.Model.Activation, "activation", def.Model.Activation, "activation: softplus, tanh, elu, silu or relu")
 	f.Float64Var(&c.Model.Beta, "beta", def.Model.Beta, "softplus β")
+	f.BoolVar(&c.Model.TimeInput, "time-input", def.Model.TimeInput, "feed t to the network (lfm default: yes; jko default: no)")
 	f.StringVar(gammas, "gammas", "", "explicit OU steps γ, comma-separated (overrides --blocks/--gamma-c/--gamma-rho)")
 	f.IntVar(&c.LFM.Blocks, "blocks", def.LFM.Blocks, "number of OU blocks (γ_k = gamma-c · gamma-rho^(k−1))")
 	f.Float64Var(&c.LFM.GammaC, "gamma-c", def.LFM.GammaC, "first OU step γ_1")
@@ -103,6 +113,22 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, qu
 	f.IntVar(&c.Train.ValEvery, "val-every", def.Train.ValEvery, "steps between validation checks (keeps the best weights)")
 	f.StringVar(&c.Push.Solver, "push-solver", def.Push.Solver, "solver pushing the pool through a trained block: euler, midpoint, rk4, dopri5")
 	f.IntVar(&c.Push.Steps, "push-steps", def.Push.Steps, "steps per block of a fixed-step push solver")
+	f.Float64Var(&c.Push.RTol, "push-rtol", def.Push.RTol, "relative tolerance of a dopri5 push solver")
+	f.Float64Var(&c.Push.ATol, "push-atol", def.Push.ATol, "absolute tolerance of a dopri5 push solver")
+	f.Float64Var(&c.JKO.H0, "h0", def.JKO.H0, "jko: first step size h_1 of the geometric schedule")
+	f.Float64Var(&c.JKO.Rho, "rho", def.JKO.Rho, "jko: ratio of consecutive step sizes")
+	f.Float64Var(&c.JKO.HMax, "h-max", def.JKO.HMax, "jko: cap on the step size (0: none)")
+	f.IntVar(&c.JKO.MaxBlocks, "max-blocks", def.JKO.MaxBlocks, "jko: maximum number of JKO blocks")
+	f.StringVar(jkoSteps, "jko-steps", "", "jko: explicit step sizes h, comma-separated (overrides --h0/--rho)")
+	f.Float64Var(&c.JKO.StopTol, "stop-tol", def.JKO.StopTol, "jko: stop adding blocks when the relative movement falls below this (0: never)")
+	f.BoolVar(&c.JKO.FreeBlock, "jko-free-block", def.JKO.FreeBlock, "jko: add a final block without the W2 term")
+	f.BoolVar(&c.JKO.Linear, "linear", def.JKO.Linear, "jko: linear blocks f(x) = Ax + b (a Gaussian sanity run)")
+	f.IntVar(&c.JKO.RK4Steps, "rk4-steps", def.JKO.RK4Steps, "jko: rk4 steps per block in training")
+	f.Float64Var(&c.JKO.Sigma0, "sigma0", def.JKO.Sigma0, "jko: finite-difference Hutchinson step σ = sigma0/√d")
+	f.StringVar(&c.JKO.Probe, "probe", def.JKO.Probe, "jko: Hutchinson probe: rademacher or gaussian")
+	f.BoolVar(&c.JKO.Reparam, "reparam", def.JKO.Reparam, "jko: re-assign step sizes so that blocks move evenly, and retrain")
+	f.Float64Var(&c.JKO.Eta, "eta", def.JKO.Eta, "jko: damping of the reparametrization")
+	f.BoolVar(&c.JKO.Refine, "refine", def.JKO.Refine, "jko: after --reparam, split every step in two and retrain")
 	f.StringVar(&c.Eval.Solver, "eval-solver", def.Eval.Solver, "solver of the reported likelihood: dopri5, rk4, midpoint, euler")
 	f.Float64Var(&c.Eval.RTol, "eval-rtol", def.Eval.RTol, "relative tolerance of dopri5 for the reported likelihood")
 	f.Float64Var(&c.Eval.ATol, "eval-atol", def.Eval.ATol, "absolute tolerance of dopri5 for the reported likelihood")
@@ -113,18 +139,57 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, qu
 
 // applyFlags copies every explicitly set flag from the flag-bound config src
 // into cfg (so a config file's values survive flags left at their defaults).
-func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas string) error {
+func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jkoSteps string) error {
 	var err error
 	fs.Visit(func(fl *pflag.Flag) {
 		if err != nil {
 			return
 		}
 		switch fl.Name {
-		case "config", "quiet":
+		case "config", "quiet", "force":
 		case "method":
 			cfg.Method = src.Method
 		case "data":
 			cfg.Data = src.Data
+		case "toy-samples":
+			cfg.ToySamples = src.ToySamples
+		case "time-input":
+			cfg.Model.TimeInput = src.Model.TimeInput
+		case "push-rtol":
+			cfg.Push.RTol = src.Push.RTol
+		case "push-atol":
+			cfg.Push.ATol = src.Push.ATol
+		case "h0":
+			cfg.JKO.H0 = src.JKO.H0
+		case "rho":
+			cfg.JKO.Rho = src.JKO.Rho
+		case "h-max":
+			cfg.JKO.HMax = src.JKO.HMax
+		case "max-blocks":
+			cfg.JKO.MaxBlocks = src.JKO.MaxBlocks
+		case "jko-steps":
+			cfg.JKO.Steps, err = parseFloats(jkoSteps)
+			if err != nil {
+				err = fmt.Errorf("--jko-steps: %w", err)
+			}
+		case "stop-tol":
+			cfg.JKO.StopTol = src.JKO.StopTol
+		case "jko-free-block":
+			cfg.JKO.FreeBlock = src.JKO.FreeBlock
+		case "linear":
+			cfg.JKO.Linear = src.JKO.Linear
+		case "rk4-steps":
+			cfg.JKO.RK4Steps = src.JKO.RK4Steps
+		case "sigma0":
+			cfg.JKO.Sigma0 = src.JKO.Sigma0
+		case "probe":
+			cfg.JKO.Probe = src.JKO.Probe
+		case "reparam":
+			cfg.JKO.Reparam = src.JKO.Reparam
+		case "eta":
+			cfg.JKO.Eta = src.JKO.Eta
+		case "refine":
+			cfg.JKO.Refine = src.JKO.Refine
 		case "columns":
 			cfg.Columns = src.Columns
 		case "dequantize":
@@ -276,4 +341,42 @@ func (p *barProgress) Step(loss float64) {
 
 func (p *barProgress) EndBlock() {
 	_ = p.bar.Finish()
+}
+
+// lineProgress writes one line per finished block, for logs that are not a
+// terminal (no carriage-return redraws).
+type lineProgress struct {
+	w           io.Writer
+	k, n, steps int
+	label       string
+	acc         float64
+	cnt         int
+	start       time.Time
+}
+
+func (p *lineProgress) StartBlock(k, total, iters int, label string) {
+	p.k, p.n, p.label, p.steps, p.acc, p.cnt, p.start = k, total, label, 0, 0, 0, time.Now()
+}
+
+func (p *lineProgress) Step(loss float64) {
+	p.steps++
+	p.acc += loss
+	p.cnt++
+	if p.cnt > 50 {
+		p.acc, p.cnt = loss, 1
+	}
+}
+
+func (p *lineProgress) EndBlock() {
+	mean := 0.0
+	if p.cnt > 0 {
+		mean = p.acc / float64(p.cnt)
+	}
+	fmt.Fprintf(p.w, "block %d/%d (%s): %d steps, loss %.4f, %.1f s\n", p.k+1, p.n, p.label, p.steps, mean, time.Since(p.start).Seconds())
+}
+
+// isTerminal reports whether w is a terminal (progress bars redraw in place).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
