@@ -109,3 +109,34 @@ func TestLoadDetectsDamage(t *testing.T) {
 		t.Errorf("missing dir: %v", err)
 	}
 }
+
+func TestSaveLoadLinearBlocks(t *testing.T) {
+	m := testModel(t)
+	lin := nn.NewLinear[float32](2)
+	copy(lin.Params(), []float32{0.1, -0.2, 0.3, 0.4, 1.5, -2.5})
+	m.Fields[1] = lin
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if FieldKind(got.Fields[0]) != "mlp" || FieldKind(got.Fields[1]) != "linear" || got.Blocks[1].Field != "linear" {
+		t.Fatalf("field kinds %q %q", FieldKind(got.Fields[0]), FieldKind(got.Fields[1]))
+	}
+	for i, v := range got.Fields[1].Params() {
+		if v != lin.Params()[i] {
+			t.Errorf("linear param %d = %g, want %g", i, v, lin.Params()[i])
+		}
+	}
+	// The loaded chain gives the same log-densities.
+	x := []float64{0.3, -1, 2, 0.5}
+	opt := flow.Options{Solver: ode.Options{Method: ode.RK4, Steps: 4}}
+	a, _, _ := m.LogProb(context.Background(), x, 2, opt)
+	b, _, _ := got.LogProb(context.Background(), x, 2, opt)
+	if a[0] != b[0] || a[1] != b[1] {
+		t.Errorf("LogProb %v after load, %v before", b, a)
+	}
+}

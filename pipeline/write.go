@@ -16,6 +16,7 @@ import (
 	"github.com/iterflow/iterflow/internal/atomicfile"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/model"
+	"github.com/iterflow/iterflow/ode"
 	"github.com/iterflow/iterflow/report"
 )
 
@@ -142,6 +143,10 @@ func writePlots(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *
 			return nil, err
 		}
 		pics = append(pics, "density.png")
+		if err := trajectoryPlot(ctx, filepath.Join(dir, "trajectories.png"), ds, test, m); err != nil {
+			return nil, err
+		}
+		pics = append(pics, "trajectories.png")
 	}
 	var series []report.Series
 	for k, c := range tr.curves {
@@ -214,6 +219,43 @@ func densityPlot(ctx context.Context, path string, cfg *Config, ds *Dataset, tes
 	}
 	if err := report.HeatmapPNG(path, fmt.Sprintf("%s: model density", ds.Name), dens, g, g, lo[0], hi[0], lo[1], hi[1]); err != nil {
 		return fmt.Errorf("density plot: %w", err)
+	}
+	return nil
+}
+
+// trajectoryPlot draws the paths of a few test points through the chain, data
+// to latent, on the standardized scale (10 rk4 steps per block).
+func trajectoryPlot(ctx context.Context, path string, ds *Dataset, test *data.Table, m *model.Model) error {
+	const k, sub = 24, 10
+	n := min(k, test.N)
+	y := append([]float64(nil), test.X[:2*n]...)
+	m.Standardizer.Forward(y, n)
+	paths := make([]report.Series, n)
+	record := func() {
+		for i := range paths {
+			paths[i].X = append(paths[i].X, y[2*i])
+			paths[i].Y = append(paths[i].Y, y[2*i+1])
+		}
+	}
+	record()
+	for b, blk := range m.Chain().Blocks {
+		f := func(t float64, x, dx []float64) error {
+			blk.Field.Velocity(t, x, n, dx)
+			return nil
+		}
+		for s := 0; s < sub; s++ {
+			t0, t1 := float64(s)/sub, float64(s+1)/sub
+			if blk.Reverse {
+				t0, t1 = 1-t0, 1-t1
+			}
+			if _, err := ode.Solve(ctx, f, y, t0, t1, ode.Options{Method: ode.RK4, Steps: 1}); err != nil {
+				return fmt.Errorf("trajectory plot: block %d: %w", b+1, err)
+			}
+			record()
+		}
+	}
+	if err := report.LinesPNG(path, fmt.Sprintf("%s: paths of %d test points through %d blocks (standardized scale)", ds.Name, n, len(m.Fields)), "x[0]", "x[1]", paths); err != nil {
+		return fmt.Errorf("trajectory plot: %w", err)
 	}
 	return nil
 }
