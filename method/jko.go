@@ -623,6 +623,7 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 	var ema *nn.EMA[float32]
 	if cfg.EMA > 0 {
 		ema = nn.NewEMA(params, cfg.EMA)
+		ema.Warmup = true
 	}
 	current := func() []float32 {
 		if ema != nil {
