@@ -1,0 +1,566 @@
+package method
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/interp"
+	"github.com/iterflow/iterflow/nn"
+	"github.com/iterflow/iterflow/ode"
+)
+
+// FMConfig holds the settings of global (one-block) flow matching: conditional
+// flow matching with independent pairs (I-CFM; with σ = 0 and the linear
+// interpolant this is 1-rectified flow), with minibatch optimal-transport pairs
+// (OT-CFM), and the retraining step of rectified flow (Reflow).
+//
+// The path runs from a source sample x0 at t = 0 to a data sample x1 at t = 1:
+// x_t = a(t)·x0 + b(t)·x1 (+ σ·ε), and the velocity regresses onto
+// ∂_t x_t = a'(t)·x0 + b'(t)·x1. interp.Linear is a = 1 − t, b = t
+// (rectified flow, arXiv 2209.03003; I-CFM, arXiv 2302.00482). interp.Trig is
+// a = cos(πt/2), b = sin(πt/2): for independent x0 ~ N(0, I) and unit-variance
+// data this is the variance-preserving cosine path (Var x_t = a² + b² = 1;
+// the trigonometric interpolant of Albergo & Vanden-Eijnden, arXiv 2209.15571),
+// so the VP path needs no separate option.
+//
+// References: Lipman et al., Flow Matching, arXiv 2210.02747; Liu, Gong, Liu,
+// rectified flow, arXiv 2209.03003; Tong et al., minibatch OT-CFM,
+// arXiv 2302.00482.
+type FMConfig struct {
+	// Coupling pairs source and data rows in each minibatch: interp.Independent
+	// (I-CFM, rectified flow), interp.ExactOT (exact assignment for W2², OT-CFM) or
+	// interp.SinkhornOT (entropic plan with regularization SinkhornEps).
+	Coupling    interp.Coupling
+	SinkhornEps float64
+	// Interpolant is the path between x0 and x1 (linear or trig; see above).
+	Interpolant interp.Interpolant
+	// Sigma is the standard deviation of Gaussian noise added around the path,
+	// x_t = a x0 + b x1 + σ ε with the target unchanged (I-CFM of
+	// arXiv 2302.00482 §3.2); 0 (the default) gives deterministic paths.
+	Sigma float64
+	// Source draws x0; nil means N(0, I). With another source the trained
+	// model maps that source to the data, sampling works from source draws,
+	// but likelihoods are not defined (flow.Chain.LogProb assumes an N(0, I)
+	// latent); FMResult.StdNormalSource records which case holds.
+	Source Sampler
+	// Net is the velocity network; Net.Dim is set to the data dimension and
+	// Net.TimeInput to true by the trainer.
+	Net nn.Spec
+	// Time is the distribution of t, drawn per sample.
+	Time interp.TimeDist
+	// Iters is the number of training steps; BatchSize the rows per step.
+	Iters, BatchSize int
+	// LR is Adam's initial learning rate, multiplied by LRDecay every
+	// LRDecayEvery steps (0: constant).
+	LR           float64
+	LRDecay      float64
+	LRDecayEvery int
+	// Clip is the gradient-norm clipping threshold (0: none).
+	Clip float64
+	// EMA is the decay of the weights' exponential moving average used for
+	// validation and as the final weights (0: none); it warms up (nn.EMA.Warmup).
+	EMA float64
+	// ValEvery evaluates the validation loss every ValEvery steps (and at the
+	// end) and keeps the best weights; 0 evaluates only at the end.
+	ValEvery int
+	// LossEvery is the number of steps per point of the loss curve (0: 50,
+	// fewer for short runs).
+	LossEvery int
+	// Seed seeds every random draw of training.
+	Seed uint64
+}
+
+// Validate checks the settings; errors name the field.
+func (c *FMConfig) Validate() error {
+	switch {
+	case c.Coupling < interp.Independent || c.Coupling > interp.SinkhornOT:
+		return fmt.Errorf("fm: unknown coupling %d", int(c.Coupling))
+	case c.Coupling == interp.SinkhornOT && !(c.SinkhornEps > 0 && !math.IsInf(c.SinkhornEps, 0)):
+		return fmt.Errorf("fm: sinkhorn eps must be positive and finite, got %g", c.SinkhornEps)
+	case c.Interpolant != interp.Linear && c.Interpolant != interp.Trig:
+		return fmt.Errorf("fm: unknown interpolant %v", c.Interpolant)
+	case !(c.Sigma >= 0) || math.IsInf(c.Sigma, 0):
+		return fmt.Errorf("fm: sigma must be non-negative and finite, got %g", c.Sigma)
+	case c.Iters < 1:
+		return fmt.Errorf("fm: iters must be at least 1, got %d", c.Iters)
+	case c.BatchSize < 1:
+		return fmt.Errorf("fm: batch size must be at least 1, got %d", c.BatchSize)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("fm: learning rate must be positive and finite, got %g", c.LR)
+	case c.LRDecayEvery > 0 && !(c.LRDecay > 0 && c.LRDecay <= 1):
+		return fmt.Errorf("fm: lr decay must be in (0, 1], got %g", c.LRDecay)
+	case !(c.Clip >= 0):
+		return fmt.Errorf("fm: clip must be non-negative, got %g", c.Clip)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("fm: ema must be in [0, 1), got %g", c.EMA)
+	case c.ValEvery < 0:
+		return fmt.Errorf("fm: val-every must be non-negative, got %d", c.ValEvery)
+	case c.LossEvery < 0:
+		return fmt.Errorf("fm: loss-every must be non-negative, got %d", c.LossEvery)
+	}
+	return nil
+}
+
+// FMResult is a trained global flow-matching model: ONE block with
+// Reverse = true, so that t from 0 to 1 carries the source x0 to the data x1
+// and flow.Chain's data→latent direction integrates from t = 1 to t = 0.
+type FMResult struct {
+	// Net is the velocity network v(x, t) (float32 training weights).
+	Net *nn.MLP[float32]
+	// Block describes the training run (Kind "fm" or "reflow").
+	Block BlockResult
+	// Source is the source sampler the model was trained from; StdNormalSource
+	// reports whether it is N(0, I), the only case where Chain().LogProb is a
+	// likelihood.
+	Source          Sampler
+	StdNormalSource bool
+	// Rectified is k of a k-rectified flow: 1 after TrainFM, one more per
+	// Reflow (arXiv 2209.03003 §2.2).
+	Rectified int
+}
+
+// Chain returns the float64 one-block chain of the model (Reverse = true),
+// for sampling (Chain.Inverse of source draws, or Chain.Sample for an N(0, I)
+// source) and, when StdNormalSource holds, likelihoods.
+func (r *FMResult) Chain() *flow.Chain {
+	return &flow.Chain{Blocks: []flow.Block{{Field: nn.Convert[float64](r.Net), Reverse: true}}}
+}
+
+// newPairer returns the minibatch re-pairing of the coupling, or nil for
+// independent pairs.
+func newPairer(c interp.Coupling, eps float64) pairer {
+	if c == interp.Independent {
+		return nil
+	}
+	return &interp.OTPairer{Kind: c, Eps: eps}
+}
+
+// pairer re-pairs a minibatch by permuting the rows of x1 (b0 = b1 rows of
+// dimension d); labels may be nil.
+type pairer interface {
+	PairF32(x0, x1 []float32, b0, b1, d int, labels []int, rng *rand.Rand) error
+}
+
+// TrainFM trains one velocity block by flow matching from the source
+// (cfg.Source, N(0, I) when nil) to the n×d training data x: each step draws
+// BatchSize data rows x1 (epoch-wise permutation) and as many source rows x0,
+// re-pairs them by the coupling, draws t per row and regresses v(x_t, t) onto
+// ∂_t x_t with the mean squared error (summed over columns, averaged over rows).
+// val (nv×d, may be empty) holds validation data: its problems (source draws,
+// pairing, t and noise) are drawn once, and the weights with the lowest
+// validation loss are kept. The inputs are not modified; prog may be nil.
+//
+// Errors: bad settings or shapes, a source of the wrong dimension or failing to
+// sample, a failed pairing, a non-finite loss (naming the step), ctx
+// cancellation.
+//
+// References: Lipman et al., arXiv 2210.02747; Liu et al., arXiv 2209.03003;
+// Tong et al., arXiv 2302.00482.
+func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, cfg FMConfig, prog Progress) (*FMResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if n < 1 || d < 1 || len(x) != n*d {
+		return nil, fmt.Errorf("fm: training data has %d values, want n×d = %d×%d", len(x), n, d)
+	}
+	if nv < 0 || len(val) != nv*d {
+		return nil, fmt.Errorf("fm: validation data has %d values, want %d×%d", len(val), nv, d)
+	}
+	src, err := fmSource(cfg.Source, nil, d)
+	if err != nil {
+		return nil, err
+	}
+	if prog == nil {
+		prog = noProgress{}
+	}
+	spec := cfg.Net
+	spec.Dim = d
+	spec.TimeInput = true
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("fm: network: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xf10e))
+	net, err := nn.NewMLP[float32](spec, rng)
+	if err != nil {
+		return nil, fmt.Errorf("fm: %w", err)
+	}
+	pr := newPairer(cfg.Coupling, cfg.SinkhornEps)
+
+	b := cfg.BatchSize
+	srcBuf := make([]float64, b*d)
+	perm := rng.Perm(n)
+	pos := 0
+	prob := &fmProblem{
+		d: d, interpolant: cfg.Interpolant, sigma: cfg.Sigma, time: cfg.Time,
+		pairs: func(x0, x1 []float32, rng *rand.Rand) error {
+			for i := 0; i < b; i++ {
+				if pos == n {
+					rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
+					pos = 0
+				}
+				toF32(x1[i*d:(i+1)*d], x[perm[pos]*d:(perm[pos]+1)*d])
+				pos++
+			}
+			if err := src.Sample(b, rng, srcBuf); err != nil {
+				return fmt.Errorf("source: %w", err)
+			}
+			toF32(x0, srcBuf)
+			if pr != nil {
+				if err := pr.PairF32(x0, x1, b, b, d, nil, rng); err != nil {
+					return fmt.Errorf("pairing: %w", err)
+				}
+			}
+			return nil
+		},
+	}
+
+	// Validation problems: fixed source draws paired chunk by chunk like the
+	// training batches.
+	var vx0, vx1 []float32
+	if nv > 0 {
+		vrng := rand.New(rand.NewPCG(cfg.Seed^0x5eed, uint64(nv)))
+		v0 := make([]float64, nv*d)
+		if err := src.Sample(nv, vrng, v0); err != nil {
+			return nil, fmt.Errorf("fm: validation source: %w", err)
+		}
+		vx0, vx1 = make([]float32, nv*d), make([]float32, nv*d)
+		toF32(vx0, v0)
+		toF32(vx1, val)
+		if pr != nil {
+			for lo := 0; lo < nv; lo += b {
+				hi := min(nv, lo+b)
+				if err := pr.PairF32(vx0[lo*d:hi*d], vx1[lo*d:hi*d], hi-lo, hi-lo, d, nil, vrng); err != nil {
+					return nil, fmt.Errorf("fm: validation pairing: %w", err)
+				}
+			}
+		}
+	}
+
+	start := time.Now()
+	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("flow matching (%v coupling, %v path)", cfg.Coupling, cfg.Interpolant))
+	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog)
+	prog.EndBlock()
+	if err != nil {
+		return nil, fmt.Errorf("fm: %w", err)
+	}
+	br.Kind = "fm"
+	br.Seconds = time.Since(start).Seconds()
+	return &FMResult{Net: net, Block: br, Source: src, StdNormalSource: src.IsStdNormal(), Rectified: 1}, nil
+}
+
+// Reflow performs one rectification step of rectified flow (Liu, Gong, Liu,
+// arXiv 2209.03003 §2.2): it draws nPairs source points z (from cfg.Source,
+// else prev.Source, else N(0, I)), maps them through prev's block with the
+// given (accurate) solver to T(z), and trains a new block, warm-started from
+// prev.Net (same architecture; cfg.Net is ignored), on these fixed pairs with
+// the linear interpolant (cfg.Interpolant and cfg.Coupling are ignored; Sigma
+// is used as given and is normally 0). With cfg.ValEvery > 0 another
+// nPairs/10 (at least 1) pairs are generated for validation.
+// The result has Rectified = prev.Rectified + 1 and the same source.
+//
+// Errors: a nil or untrained prev, nPairs < 1, bad settings, a source of the
+// wrong dimension, a failed solve, and those of training.
+func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solver ode.Options, prog Progress) (*FMResult, error) {
+	if prev == nil || prev.Net == nil {
+		return nil, fmt.Errorf("reflow: no previous model")
+	}
+	if nPairs < 1 {
+		return nil, fmt.Errorf("reflow: number of pairs must be at least 1, got %d", nPairs)
+	}
+	cfg.Interpolant = interp.Linear
+	cfg.Coupling = interp.Independent
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("reflow: %w", err)
+	}
+	if err := solver.Validate(); err != nil {
+		return nil, fmt.Errorf("reflow: solver: %w", err)
+	}
+	d := prev.Net.Dim()
+	src, err := fmSource(cfg.Source, prev.Source, d)
+	if err != nil {
+		return nil, fmt.Errorf("reflow: %w", err)
+	}
+	if prog == nil {
+		prog = noProgress{}
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x4ef1))
+	nv := 0
+	if cfg.ValEvery > 0 {
+		nv = max(1, nPairs/10)
+	}
+	total := nPairs + nv
+	start := time.Now()
+	z := make([]float64, total*d)
+	if err := src.Sample(total, rng, z); err != nil {
+		return nil, fmt.Errorf("reflow: source: %w", err)
+	}
+	x1, st, err := prev.Chain().Inverse(ctx, z, total, flow.Options{Solver: solver})
+	if err != nil {
+		return nil, fmt.Errorf("reflow: generating pairs: %w", err)
+	}
+	z0, z1 := make([]float32, total*d), make([]float32, total*d)
+	toF32(z0, z)
+	toF32(z1, x1)
+
+	net := prev.Net.Clone()
+	b := cfg.BatchSize
+	perm := rng.Perm(nPairs)
+	pos := 0
+	prob := &fmProblem{
+		d: d, interpolant: interp.Linear, sigma: cfg.Sigma, time: cfg.Time,
+		pairs: func(x0, x1 []float32, rng *rand.Rand) error {
+			for i := 0; i < b; i++ {
+				if pos == nPairs {
+					rng.Shuffle(nPairs, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
+					pos = 0
+				}
+				r := perm[pos]
+				copy(x0[i*d:(i+1)*d], z0[r*d:(r+1)*d])
+				copy(x1[i*d:(i+1)*d], z1[r*d:(r+1)*d])
+				pos++
+			}
+			return nil
+		},
+	}
+	k := prev.Rectified + 1
+	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("reflow to %d-rectified flow", k))
+	br, err := trainFM(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog)
+	prog.EndBlock()
+	if err != nil {
+		return nil, fmt.Errorf("reflow: %w", err)
+	}
+	br.Kind = "reflow"
+	br.PushNFE = st.NFE
+	br.Seconds = time.Since(start).Seconds()
+	return &FMResult{Net: net, Block: br, Source: src, StdNormalSource: src.IsStdNormal(), Rectified: k}, nil
+}
+
+// Straightness returns the straightness error of a chain along its own
+// trajectories (Liu, Gong, Liu, arXiv 2209.03003 §2.3, eq. for S(Z)):
+// S = E ∫₀¹ |(x1 − x0) − u(x_s, s)|² ds, where x0 are n draws of src, s runs
+// over each block in the latent→data (sampling) direction, u is the velocity in
+// that direction (v(x, t) for Reverse blocks, −v(x, 1 − s) otherwise) and x1
+// is the block's endpoint. It is estimated with steps Euler steps per block,
+// for which x1 − x0 is the mean of the step velocities u_k, so
+// S = E[mean_k |u_k|² − |x1 − x0|²] exactly. For several blocks the blocks'
+// values are summed. S = 0 exactly for straight paths traversed at constant
+// speed; it is in squared data units.
+//
+// Errors: an invalid chain, a source of another dimension or failing to
+// sample, n < 1, steps < 1, a nil rng, a non-finite velocity, ctx cancellation.
+func Straightness(ctx context.Context, c *flow.Chain, src Sampler, n, steps int, rng *rand.Rand) (float64, error) {
+	if c == nil {
+		return 0, fmt.Errorf("straightness: nil chain")
+	}
+	if err := c.Validate(); err != nil {
+		return 0, fmt.Errorf("straightness: %w", err)
+	}
+	d := c.Dim()
+	switch {
+	case src == nil:
+		return 0, fmt.Errorf("straightness: nil source")
+	case src.Dim() != d:
+		return 0, fmt.Errorf("straightness: source has dimension %d, chain has %d", src.Dim(), d)
+	case n < 1:
+		return 0, fmt.Errorf("straightness: n must be at least 1, got %d", n)
+	case steps < 1:
+		return 0, fmt.Errorf("straightness: steps must be at least 1, got %d", steps)
+	case rng == nil:
+		return 0, fmt.Errorf("straightness: nil random source")
+	}
+	x := make([]float64, n*d)
+	if err := src.Sample(n, rng, x); err != nil {
+		return 0, fmt.Errorf("straightness: source: %w", err)
+	}
+	x0 := make([]float64, n*d)
+	u := make([]float64, n*d)
+	h := 1 / float64(steps)
+	var total float64
+	for k := len(c.Blocks) - 1; k >= 0; k-- {
+		blk := c.Blocks[k]
+		copy(x0, x)
+		var sumU2 float64
+		for j := 0; j < steps; j++ {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			s := float64(j) * h
+			if blk.Reverse {
+				blk.Field.Velocity(s, x, n, u)
+			} else {
+				blk.Field.Velocity(1-s, x, n, u)
+				for i := range u {
+					u[i] = -u[i]
+				}
+			}
+			for i, ui := range u {
+				sumU2 += ui * ui
+				x[i] += h * ui
+			}
+			if math.IsNaN(sumU2) || math.IsInf(sumU2, 0) {
+				return 0, fmt.Errorf("straightness: block %d: velocity not finite at s = %g", k, s)
+			}
+		}
+		var disp float64
+		for i := range x {
+			dl := x[i] - x0[i]
+			disp += dl * dl
+		}
+		total += max(0, (sumU2/float64(steps)-disp)/float64(n))
+	}
+	return total, nil
+}
+
+// fmSource picks the source sampler: the configured one, else the fallback,
+// else N(0, I); it must have dimension d.
+func fmSource(cfg, fallback Sampler, d int) (Sampler, error) {
+	src := cfg
+	if src == nil {
+		src = fallback
+	}
+	if src == nil {
+		src = StdNormal(d)
+	}
+	if src.Dim() != d {
+		return nil, fmt.Errorf("fm: source has dimension %d, data has %d", src.Dim(), d)
+	}
+	return src, nil
+}
+
+// fmProblem defines the regression of one global flow-matching block: how a
+// batch of pairs is drawn, the path between them and the time distribution.
+type fmProblem struct {
+	d           int
+	interpolant interp.Interpolant
+	sigma       float64
+	time        interp.TimeDist
+	// atZero sets t = 0 for every row (one-step distillation).
+	atZero bool
+	// pairs writes BatchSize rows of x0 and x1 (float32, row-major).
+	pairs func(x0, x1 []float32, rng *rand.Rand) error
+}
+
+// finish draws t (and the path noise) and writes x_t and the target ∂_t x_t
+// for the b pairs already in fb.x0 and fb.x1.
+func (p *fmProblem) finish(fb *fmBatch, b int, rng *rand.Rand) {
+	d := p.d
+	t := fb.t[:b]
+	if p.atZero {
+		clear(t)
+	} else {
+		interp.Fill(p.time, rng, t)
+	}
+	interp.Eval(p.interpolant, t, fb.x0[:b*d], fb.x1[:b*d], b, d, fb.xt[:b*d], fb.target[:b*d])
+	if p.sigma > 0 {
+		xt := fb.xt[:b*d]
+		for i := range xt {
+			xt[i] += float32(p.sigma * rng.NormFloat64())
+		}
+	}
+}
+
+// trainFM runs the regression of prob on net (Adam, StepLR, clipping, EMA,
+// validation on the fixed pairs vx0, vx1 of nv rows) and leaves the kept
+// weights in net.
+func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx1 []float32, nv int,
+	cfg FMConfig, rng *rand.Rand, prog Progress) (BlockResult, error) {
+	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
+	b, d := cfg.BatchSize, prob.d
+	fb := newFMBatch(b, d)
+	params := net.Params()
+	grad := make([]float32, len(params))
+	opt := nn.NewAdam[float32](len(params), cfg.LR)
+	sched := nn.StepLR{Base: cfg.LR, Gamma: cfg.LRDecay, Every: cfg.LRDecayEvery}
+	var ema *nn.EMA[float32]
+	if cfg.EMA > 0 {
+		ema = nn.NewEMA(params, cfg.EMA)
+		ema.Warmup = true
+	}
+	lossEvery := lossEveryFor(cfg.LossEvery, cfg.Iters)
+	br.LossEvery = lossEvery
+
+	var val *fmValidation
+	if nv > 0 {
+		vfb := newFMBatch(nv, d)
+		copy(vfb.x0, vx0[:nv*d])
+		copy(vfb.x1, vx1[:nv*d])
+		prob.finish(vfb, nv, rand.New(rand.NewPCG(cfg.Seed^0xa11d, uint64(nv))))
+		val = &fmValidation{n: nv, d: d, fb: vfb}
+	}
+	current := func() []float32 {
+		if ema != nil {
+			return ema.Shadow
+		}
+		return params
+	}
+	best := append([]float32(nil), params...)
+	bestLoss := math.Inf(1)
+	validate := func(step int) {
+		if val == nil {
+			return
+		}
+		if l := val.loss(net, current()); l < bestLoss {
+			bestLoss = l
+			copy(best, current())
+			br.BestStep = step
+		}
+	}
+
+	var acc float64
+	var cnt int
+	for step := 0; step < cfg.Iters; step++ {
+		if err := ctx.Err(); err != nil {
+			return br, err
+		}
+		if err := prob.pairs(fb.x0, fb.x1, rng); err != nil {
+			return br, fmt.Errorf("step %d: %w", step, err)
+		}
+		prob.finish(fb, b, rng)
+		net.Forward(fb.xt, fb.t, b, fb.v)
+		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, loss)
+		}
+		clear(grad)
+		net.Backward(fb.dv, grad, nil)
+		if cfg.Clip > 0 {
+			nn.ClipGradNorm(grad, cfg.Clip)
+		}
+		opt.LR = sched.At(step)
+		opt.Step(params, grad)
+		if ema != nil {
+			ema.Update(params)
+		}
+		prog.Step(loss)
+		acc += loss
+		cnt++
+		if cnt == lossEvery || step == cfg.Iters-1 {
+			br.LossCurve = append(br.LossCurve, acc/float64(cnt))
+			br.FinalLoss = acc / float64(cnt)
+			acc, cnt = 0, 0
+		}
+		if cfg.ValEvery > 0 && (step+1)%cfg.ValEvery == 0 && step != cfg.Iters-1 {
+			validate(step + 1)
+		}
+	}
+	validate(cfg.Iters)
+	switch {
+	case val != nil:
+		copy(params, best)
+		br.ValLoss = bestLoss
+	case ema != nil:
+		copy(params, ema.Shadow)
+	}
+	return br, nil
+}
+
+// toF32 converts src into dst (same length).
+func toF32(dst []float32, src []float64) {
+	for i, v := range src {
+		dst[i] = float32(v)
+	}
+}
