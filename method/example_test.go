@@ -25,8 +25,8 @@ func ExampleTrainLFM() {
 		Gammas: []float64{0.2, 0.4}, FreeBlock: true,
 		Net:         nn.Spec{Hidden: []int{32, 32}, Act: nn.Softplus, Beta: 1},
 		Interpolant: interp.Trig, Time: interp.Uniform,
-		Iters: 100, BatchSize: 128, LR: 1e-3, Clip: 1, WarmStart: true,
-		Push: ode.Options{Method: ode.RK4, Steps: 5}, Seed: 1,
+		Push:  ode.Options{Method: ode.RK4, Steps: 5},
+		Optim: method.Optim{Iters: 100, BatchSize: 128, LR: 1e-3, Clip: 1, WarmStart: true, Seed: 1},
 	}
 	res, err := method.TrainLFM(context.Background(), x, n, nil, 0, d, cfg, nil)
 	if err != nil {

@@ -52,26 +52,10 @@ type FMConfig struct {
 	Net nn.Spec
 	// Time is the distribution of t, drawn per sample.
 	Time interp.TimeDist
-	// Iters is the number of training steps; BatchSize the rows per step.
-	Iters, BatchSize int
-	// LR is Adam's initial learning rate, multiplied by LRDecay every
-	// LRDecayEvery steps (0: constant).
-	LR           float64
-	LRDecay      float64
-	LRDecayEvery int
-	// Clip is the gradient-norm clipping threshold (0: none).
-	Clip float64
-	// EMA is the decay of the weights' exponential moving average used for
-	// validation and as the final weights (0: none); it warms up (nn.EMA.Warmup).
-	EMA float64
-	// ValEvery evaluates the validation loss every ValEvery steps (and at the
-	// end) and keeps the best weights; 0 evaluates only at the end.
-	ValEvery int
-	// LossEvery is the number of steps per point of the loss curve (0: 50,
-	// fewer for short runs).
-	LossEvery int
-	// Seed seeds every random draw of training.
-	Seed uint64
+	// Optim holds the optimizer settings (Iters and BatchSize of the run,
+	// Adam's learning rate and its schedule, clipping, EMA, validation and
+	// loss-curve cadence, Seed); WarmStart is ignored.
+	Optim
 }
 
 // Validate checks the settings; errors name the field.
@@ -85,24 +69,8 @@ func (c *FMConfig) Validate() error {
 		return fmt.Errorf("fm: unknown interpolant %v", c.Interpolant)
 	case !(c.Sigma >= 0) || math.IsInf(c.Sigma, 0):
 		return fmt.Errorf("fm: sigma must be non-negative and finite, got %g", c.Sigma)
-	case c.Iters < 1:
-		return fmt.Errorf("fm: iters must be at least 1, got %d", c.Iters)
-	case c.BatchSize < 1:
-		return fmt.Errorf("fm: batch size must be at least 1, got %d", c.BatchSize)
-	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("fm: learning rate must be positive and finite, got %g", c.LR)
-	case c.LRDecayEvery > 0 && !(c.LRDecay > 0 && c.LRDecay <= 1):
-		return fmt.Errorf("fm: lr decay must be in (0, 1], got %g", c.LRDecay)
-	case !(c.Clip >= 0):
-		return fmt.Errorf("fm: clip must be non-negative, got %g", c.Clip)
-	case !(c.EMA >= 0 && c.EMA < 1):
-		return fmt.Errorf("fm: ema must be in [0, 1), got %g", c.EMA)
-	case c.ValEvery < 0:
-		return fmt.Errorf("fm: val-every must be non-negative, got %d", c.ValEvery)
-	case c.LossEvery < 0:
-		return fmt.Errorf("fm: loss-every must be non-negative, got %d", c.LossEvery)
 	}
-	return nil
+	return c.Optim.validate("fm")
 }
 
 // FMResult is a trained global flow-matching model: ONE block with
@@ -471,17 +439,8 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b, d := cfg.BatchSize, prob.d
 	fb := newFMBatch(b, d)
-	params := net.Params()
-	grad := make([]float32, len(params))
-	opt := nn.NewAdam[float32](len(params), cfg.LR)
-	sched := nn.StepLR{Base: cfg.LR, Gamma: cfg.LRDecay, Every: cfg.LRDecayEvery}
-	var ema *nn.EMA[float32]
-	if cfg.EMA > 0 {
-		ema = nn.NewEMA(params, cfg.EMA)
-		ema.Warmup = true
-	}
-	lossEvery := lossEveryFor(cfg.LossEvery, cfg.Iters)
-	br.LossEvery = lossEvery
+	op := cfg.newBlockOptim(net.Params())
+	br.LossEvery = op.lossEvery
 
 	var val *fmValidation
 	if nv > 0 {
@@ -491,27 +450,12 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		prob.finish(vfb, nv, rand.New(rand.NewPCG(cfg.Seed^0xa11d, uint64(nv))))
 		val = &fmValidation{n: nv, d: d, fb: vfb}
 	}
-	current := func() []float32 {
-		if ema != nil {
-			return ema.Shadow
-		}
-		return params
-	}
-	best := append([]float32(nil), params...)
-	bestLoss := math.Inf(1)
 	validate := func(step int) {
-		if val == nil {
-			return
-		}
-		if l := val.loss(net, current()); l < bestLoss {
-			bestLoss = l
-			copy(best, current())
+		if val != nil && op.offer(val.loss(net, op.current())) {
 			br.BestStep = step
 		}
 	}
 
-	var acc float64
-	var cnt int
 	for step := 0; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return br, err
@@ -525,36 +469,20 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, loss)
 		}
-		clear(grad)
-		net.Backward(fb.dv, grad, nil)
-		if cfg.Clip > 0 {
-			nn.ClipGradNorm(grad, cfg.Clip)
-		}
-		opt.LR = sched.At(step)
-		opt.Step(params, grad)
-		if ema != nil {
-			ema.Update(params)
-		}
+		clear(op.grad)
+		net.Backward(fb.dv, op.grad, nil)
+		op.step(step)
 		prog.Step(loss)
-		acc += loss
-		cnt++
-		if cnt == lossEvery || step == cfg.Iters-1 {
-			br.LossCurve = append(br.LossCurve, acc/float64(cnt))
-			br.FinalLoss = acc / float64(cnt)
-			acc, cnt = 0, 0
+		if m, ok := op.record(step, loss); ok {
+			br.LossCurve = append(br.LossCurve, m)
+			br.FinalLoss = m
 		}
-		if cfg.ValEvery > 0 && (step+1)%cfg.ValEvery == 0 && step != cfg.Iters-1 {
+		if cfg.valDue(step) {
 			validate(step + 1)
 		}
 	}
 	validate(cfg.Iters)
-	switch {
-	case val != nil:
-		copy(params, best)
-		br.ValLoss = bestLoss
-	case ema != nil:
-		copy(params, ema.Shadow)
-	}
+	br.ValLoss = op.finish(val != nil)
 	return br, nil
 }
 

@@ -19,9 +19,11 @@ import (
 func smallFM(iters int) FMConfig {
 	return FMConfig{
 		Coupling: interp.Independent, Interpolant: interp.Linear, Time: interp.Uniform,
-		Net:   nn.Spec{Hidden: []int{64, 64}, Act: nn.Softplus, Beta: 1},
-		Iters: iters, BatchSize: 256, LR: 3e-3, LRDecay: 0.3, LRDecayEvery: iters / 2,
-		Clip: 1, EMA: 0.99, Seed: 11,
+		Net: nn.Spec{Hidden: []int{64, 64}, Act: nn.Softplus, Beta: 1},
+		Optim: Optim{
+			Iters: iters, BatchSize: 256, LR: 3e-3, LRDecay: 0.3, LRDecayEvery: iters / 2,
+			Clip: 1, EMA: 0.99, Seed: 11,
+		},
 	}
 }
 

@@ -71,23 +71,6 @@ type JKOConfig struct {
 	// ExactTrace asks for the exact divergence in training. It is not
 	// implemented: Validate rejects it.
 	ExactTrace bool
-	// Iters is the number of training steps per block; BatchSize the rows per
-	// step (drawn from a per-epoch permutation of the pool).
-	Iters, BatchSize int
-	// LR is Adam's initial learning rate, multiplied by LRDecay every
-	// LRDecayEvery steps (0: constant); the schedule restarts for each block.
-	LR           float64
-	LRDecay      float64
-	LRDecayEvery int
-	// Clip is the gradient-norm clipping threshold (0: none).
-	Clip float64
-	// EMA is the decay of an exponential moving average of the weights used for
-	// validation and as the block's final weights (0: none).
-	EMA float64
-	// WarmStart initializes each block of the first pass with the previous
-	// block's weights (the official setting). Later passes always warm-start
-	// from the block they retrain.
-	WarmStart bool
 	// Push is the solver that pushes the training and validation pools
 	// through each trained block and computes the inversion error. The zero
 	// value selects rk4 with RK4Steps steps: exactly the discrete map the loss
@@ -105,15 +88,12 @@ type JKOConfig struct {
 	// of h_k/2, both warm-started from block k, and retrains them (after the
 	// reparametrized pass if Reparam is set, else after the first).
 	Refine bool
-	// ValEvery evaluates the validation loss (fixed probes) every ValEvery steps
-	// and at the end, keeping the weights with the lowest one; 0 evaluates only
-	// at the end. Without validation data the final (or EMA) weights are kept.
-	ValEvery int
-	// LossEvery is the number of steps averaged into one point of the loss
-	// curve (0: 50).
-	LossEvery int
-	// Seed seeds every random draw (initialization, batches, probes).
-	Seed uint64
+	// Optim holds the optimizer settings (Iters and BatchSize per block,
+	// Adam's learning rate and its schedule, clipping, EMA, WarmStart,
+	// validation and loss-curve cadence, Seed). The validation loss is the
+	// block loss on the validation pool with fixed probes; LossEvery = 0
+	// selects 50.
+	Optim
 }
 
 // DefaultJKOConfig returns JKO-iFlow's official 2D settings (methods.md §2):
@@ -125,12 +105,10 @@ func DefaultJKOConfig() JKOConfig {
 	return JKOConfig{
 		H0: 0.25, Rho: 1.4, MaxBlocks: 8, StopTol: DefaultJKOStopTol,
 		Net:      nn.Spec{Hidden: []int{128, 128, 128}, Act: nn.Softplus, Beta: 20},
-		RK4Steps: DefaultJKORK4Steps, Sigma0: flow.DefaultSigma0, Probe: flow.Gaussian,
-		Iters: 10000, BatchSize: 2000, LR: 1e-4, Clip: 1, WarmStart: true, Eta: DefaultJKOEta,
+		RK4Steps: DefaultJKORK4Steps, Sigma0: flow.DefaultSigma0, Probe: flow.Gaussian, Eta: DefaultJKOEta,
+		Optim: Optim{Iters: 10000, BatchSize: 2000, LR: 1e-4, Clip: 1, WarmStart: true},
 	}
 }
-
-func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 
 // Validate checks the settings; errors name the field.
 func (c *JKOConfig) Validate() error {
@@ -162,22 +140,12 @@ func (c *JKOConfig) Validate() error {
 		return fmt.Errorf("jko: sigma0 must be finite and >= 0 (0 selects %g), got %g", flow.DefaultSigma0, c.Sigma0)
 	case c.Probe != flow.Gaussian && c.Probe != flow.Rademacher:
 		return fmt.Errorf("jko: unknown probe distribution %v", c.Probe)
-	case c.Iters < 1:
-		return fmt.Errorf("jko: iters must be at least 1, got %d", c.Iters)
-	case c.BatchSize < 1:
-		return fmt.Errorf("jko: batch size must be at least 1, got %d", c.BatchSize)
-	case !finitePos(c.LR):
-		return fmt.Errorf("jko: learning rate must be positive and finite, got %g", c.LR)
-	case c.LRDecayEvery > 0 && !(c.LRDecay > 0 && c.LRDecay <= 1):
-		return fmt.Errorf("jko: lr decay must be in (0, 1], got %g", c.LRDecay)
-	case !(c.Clip >= 0):
-		return fmt.Errorf("jko: clip must be non-negative, got %g", c.Clip)
-	case !(c.EMA >= 0 && c.EMA < 1):
-		return fmt.Errorf("jko: ema must be in [0, 1), got %g", c.EMA)
-	case !(c.Eta >= 0 && c.Eta <= 1):
+	}
+	if err := c.Optim.validate("jko"); err != nil {
+		return err
+	}
+	if !(c.Eta >= 0 && c.Eta <= 1) {
 		return fmt.Errorf("jko: eta must be in [0, 1] (0 selects %g), got %g", DefaultJKOEta, c.Eta)
-	case c.ValEvery < 0:
-		return fmt.Errorf("jko: val-every must be non-negative, got %d", c.ValEvery)
 	}
 	if c.Push != (ode.Options{}) {
 		if err := c.Push.Validate(); err != nil {
@@ -617,20 +585,7 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 	}
 	lb := newJKOLoss[float32](f, b, sigma, invH, opt)
 	params := f.Params()
-	grad := make([]float32, len(params))
-	adam := nn.NewAdam[float32](len(params), cfg.LR)
-	sched := nn.StepLR{Base: cfg.LR, Gamma: cfg.LRDecay, Every: cfg.LRDecayEvery}
-	var ema *nn.EMA[float32]
-	if cfg.EMA > 0 {
-		ema = nn.NewEMA(params, cfg.EMA)
-		ema.Warmup = true
-	}
-	current := func() []float32 {
-		if ema != nil {
-			return ema.Shadow
-		}
-		return params
-	}
+	op := cfg.newBlockOptim(params)
 	// Evaluation on a whole pool with fixed probes, at the given weights
 	// (params is restored afterwards).
 	saved := make([]float32, len(params))
@@ -663,19 +618,15 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 		}
 		return sum, nil
 	}
-	best := append([]float32(nil), params...)
-	bestLoss := math.Inf(1)
 	validate := func(step int) error {
 		if nv == 0 {
 			return nil
 		}
-		t, err := evalPool(vpool, nv, current(), cfg.Seed^0x5eed)
+		t, err := evalPool(vpool, nv, op.current(), cfg.Seed^0x5eed)
 		if err != nil {
 			return fmt.Errorf("validation at step %d: %w", step, err)
 		}
-		if t.Loss < bestLoss {
-			bestLoss = t.Loss
-			copy(best, current())
+		if op.offer(t.Loss) {
 			br.BestStep = step
 		}
 		return nil
@@ -683,8 +634,6 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 
 	perm := rng.Perm(n)
 	pos := 0
-	var acc float64
-	var cnt int
 	for step := 0; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return br, err
@@ -702,31 +651,21 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 			pos++
 		}
 		drawProbe(cfg.Probe, rng, lb.eps[:b*d])
-		clear(grad)
-		t, err := lb.eval(ctx, grad)
+		clear(op.grad)
+		t, err := lb.eval(ctx, op.grad)
 		if err != nil {
 			return br, fmt.Errorf("step %d: %w", step, err)
 		}
 		if math.IsNaN(t.Loss) || math.IsInf(t.Loss, 0) {
 			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, t.Loss)
 		}
-		if cfg.Clip > 0 {
-			nn.ClipGradNorm(grad, cfg.Clip)
-		}
-		adam.LR = sched.At(step)
-		adam.Step(params, grad)
-		if ema != nil {
-			ema.Update(params)
-		}
+		op.step(step)
 		prog.Step(t.Loss)
-		acc += t.Loss
-		cnt++
-		if cnt == cfg.LossEvery || step == cfg.Iters-1 {
-			br.LossCurve = append(br.LossCurve, acc/float64(cnt))
-			br.FinalLoss = acc / float64(cnt)
-			acc, cnt = 0, 0
+		if m, ok := op.record(step, t.Loss); ok {
+			br.LossCurve = append(br.LossCurve, m)
+			br.FinalLoss = m
 		}
-		if cfg.ValEvery > 0 && (step+1)%cfg.ValEvery == 0 && step != cfg.Iters-1 {
+		if cfg.valDue(step) {
 			if err := validate(step + 1); err != nil {
 				return br, err
 			}
@@ -735,13 +674,7 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 	if err := validate(cfg.Iters); err != nil {
 		return br, err
 	}
-	switch {
-	case nv > 0:
-		copy(params, best)
-		br.ValLoss = bestLoss
-	case ema != nil:
-		copy(params, ema.Shadow)
-	}
+	br.ValLoss = op.finish(nv > 0)
 	t, err := evalPool(pool, n, params, cfg.Seed^0x7e57)
 	if err != nil {
 		return br, fmt.Errorf("final loss terms: %w", err)

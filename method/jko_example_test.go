@@ -25,7 +25,7 @@ func ExampleTrainJKO() {
 	}
 	cfg := method.JKOConfig{
 		Steps: []float64{1}, Linear: true, Probe: flow.Rademacher,
-		Iters: 300, BatchSize: 1000, LR: 0.02, LRDecay: 0.3, LRDecayEvery: 100, Seed: 1,
+		Optim: method.Optim{Iters: 300, BatchSize: 1000, LR: 0.02, LRDecay: 0.3, LRDecayEvery: 100, Seed: 1},
 	}
 	res, err := method.TrainJKO(context.Background(), x, n, nil, 0, 2, cfg, nil)
 	if err != nil {

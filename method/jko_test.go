@@ -44,8 +44,10 @@ func exactMoments(rng *rand.Rand, n int, m [2]float64, cov [2][2]float64) []floa
 func linearJKO(steps []float64, iters int, seed uint64) JKOConfig {
 	return JKOConfig{
 		Steps: steps, Linear: true, Probe: flow.Rademacher,
-		Iters: iters, BatchSize: 2000, LR: 0.02, LRDecay: 0.3, LRDecayEvery: iters / 3,
-		WarmStart: true, Seed: seed,
+		Optim: Optim{
+			Iters: iters, BatchSize: 2000, LR: 0.02, LRDecay: 0.3, LRDecayEvery: iters / 3,
+			WarmStart: true, Seed: seed,
+		},
 	}
 }
 
@@ -262,11 +264,13 @@ func TestJKOMLPMixtureReparamRefine(t *testing.T) {
 	x := mixtureSamples(rng, n)
 	val := mixtureSamples(rng, nv)
 	cfg := JKOConfig{
-		Steps: []float64{0.6, 0.6}, FreeBlock: true,
-		Net:   nn.Spec{Hidden: []int{16, 16}, Act: nn.Softplus, Beta: 2},
-		Iters: 60, BatchSize: 100, LR: 1e-2, LRDecay: 0.3, LRDecayEvery: 30, Clip: 1,
-		WarmStart: true, Reparam: true, Refine: true, ValEvery: 30, LossEvery: 20, Seed: 9,
+		Steps: []float64{0.6, 0.6}, FreeBlock: true, Reparam: true, Refine: true,
+		Net:  nn.Spec{Hidden: []int{16, 16}, Act: nn.Softplus, Beta: 2},
 		Push: ode.Options{Method: ode.RK4, Steps: 6},
+		Optim: Optim{
+			Iters: 60, BatchSize: 100, LR: 1e-2, LRDecay: 0.3, LRDecayEvery: 30, Clip: 1,
+			WarmStart: true, ValEvery: 30, LossEvery: 20, Seed: 9,
+		},
 	}
 	prog := &countingProgress{}
 	res, err := TrainJKO(context.Background(), x, n, val, nv, 2, cfg, prog)

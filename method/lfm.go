@@ -28,34 +28,13 @@ type LFMConfig struct {
 	Interpolant interp.Interpolant
 	// Time is the distribution of t, drawn per sample.
 	Time interp.TimeDist
-	// Iters is the number of training steps per block; BatchSize the rows per step.
-	Iters, BatchSize int
-	// LR is Adam's initial learning rate; it is multiplied by LRDecay every
-	// LRDecayEvery steps (PyTorch StepLR; LRDecayEvery = 0 keeps it constant).
-	// The schedule restarts for each block.
-	LR           float64
-	LRDecay      float64
-	LRDecayEvery int
-	// Clip is the gradient-norm clipping threshold (0: none).
-	Clip float64
-	// EMA is the decay of an exponential moving average of the weights used for
-	// validation and as the block's final weights (0: none); the average warms
-	// up (nn.EMA.Warmup) so that short runs are not dominated by the
-	// initial weights.
-	EMA float64
-	// WarmStart initializes each block with the previous block's weights.
-	WarmStart bool
 	// Push is the solver used to push the training and validation pools through
 	// each trained block.
 	Push ode.Options
-	// ValEvery evaluates the validation loss every ValEvery steps (and at the
-	// end) and keeps the weights with the lowest one; 0 evaluates only at the end.
-	ValEvery int
-	// LossEvery is the number of steps averaged into one point of the loss curve
-	// (0: 50, fewer for short runs so that a curve has about 20 points).
-	LossEvery int
-	// Seed seeds every random draw of training (initialization, batches, noise, t).
-	Seed uint64
+	// Optim holds the optimizer settings (Iters and BatchSize per block,
+	// Adam's learning rate and its schedule, clipping, EMA, WarmStart,
+	// validation and loss-curve cadence, Seed).
+	Optim
 }
 
 // Validate checks the settings; errors name the field.
@@ -63,23 +42,7 @@ func (c *LFMConfig) Validate() error {
 	if err := interp.CheckSteps(c.Gammas); err != nil && !(len(c.Gammas) == 0 && c.FreeBlock) {
 		return fmt.Errorf("lfm: gammas: %w", err)
 	}
-	switch {
-	case c.Iters < 1:
-		return fmt.Errorf("lfm: iters must be at least 1, got %d", c.Iters)
-	case c.BatchSize < 1:
-		return fmt.Errorf("lfm: batch size must be at least 1, got %d", c.BatchSize)
-	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("lfm: learning rate must be positive and finite, got %g", c.LR)
-	case c.LRDecayEvery > 0 && !(c.LRDecay > 0 && c.LRDecay <= 1):
-		return fmt.Errorf("lfm: lr decay must be in (0, 1], got %g", c.LRDecay)
-	case c.Clip < 0:
-		return fmt.Errorf("lfm: clip must be non-negative, got %g", c.Clip)
-	case c.EMA < 0 || c.EMA >= 1:
-		return fmt.Errorf("lfm: ema must be in [0, 1), got %g", c.EMA)
-	case c.ValEvery < 0:
-		return fmt.Errorf("lfm: val-every must be non-negative, got %d", c.ValEvery)
-	}
-	return nil
+	return c.Optim.validate("lfm")
 }
 
 // BlockResult describes one trained block.
@@ -251,47 +214,22 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b := cfg.BatchSize
 	fb := newFMBatch(b, d)
-	params := net.Params()
-	grad := make([]float32, len(params))
-	opt := nn.NewAdam[float32](len(params), cfg.LR)
-	sched := nn.StepLR{Base: cfg.LR, Gamma: cfg.LRDecay, Every: cfg.LRDecayEvery}
-	var ema *nn.EMA[float32]
-	if cfg.EMA > 0 {
-		ema = nn.NewEMA(params, cfg.EMA)
-		ema.Warmup = true
-	}
-	lossEvery := lossEveryFor(cfg.LossEvery, cfg.Iters)
-	br.LossEvery = lossEvery
+	op := cfg.newBlockOptim(net.Params())
+	br.LossEvery = op.lossEvery
 
 	// Validation: fixed noise and times so that losses are comparable across steps.
 	var val *fmValidation
 	if nv > 0 {
 		val = newFMValidation(vpool, nv, d, gamma, free, cfg, rand.New(rand.NewPCG(cfg.Seed^0x5eed, uint64(nv))))
 	}
-	best := append([]float32(nil), params...)
-	bestLoss := math.Inf(1)
-	current := func() []float32 {
-		if ema != nil {
-			return ema.Shadow
-		}
-		return params
-	}
 	validate := func(step int) {
-		if val == nil {
-			return
-		}
-		l := val.loss(net, current())
-		if l < bestLoss {
-			bestLoss = l
-			copy(best, current())
+		if val != nil && op.offer(val.loss(net, op.current())) {
 			br.BestStep = step
 		}
 	}
 
 	perm := rng.Perm(n)
 	pos := 0
-	var acc float64
-	var cnt int
 	for step := 0; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return br, err
@@ -314,35 +252,20 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, loss)
 		}
-		clear(grad)
-		net.Backward(fb.dv, grad, nil)
-		if cfg.Clip > 0 {
-			nn.ClipGradNorm(grad, cfg.Clip)
-		}
-		opt.LR = sched.At(step)
-		opt.Step(params, grad)
-		if ema != nil {
-			ema.Update(params)
-		}
+		clear(op.grad)
+		net.Backward(fb.dv, op.grad, nil)
+		op.step(step)
 		prog.Step(loss)
-		acc += loss
-		cnt++
-		if cnt == lossEvery || step == cfg.Iters-1 {
-			br.LossCurve = append(br.LossCurve, acc/float64(cnt))
-			br.FinalLoss = acc / float64(cnt)
-			acc, cnt = 0, 0
+		if m, ok := op.record(step, loss); ok {
+			br.LossCurve = append(br.LossCurve, m)
+			br.FinalLoss = m
 		}
-		if cfg.ValEvery > 0 && (step+1)%cfg.ValEvery == 0 && step != cfg.Iters-1 {
+		if cfg.valDue(step) {
 			validate(step + 1)
 		}
 	}
 	validate(cfg.Iters)
-	if val != nil {
-		copy(params, best)
-		br.ValLoss = bestLoss
-	} else if ema != nil {
-		copy(params, ema.Shadow)
-	}
+	br.ValLoss = op.finish(val != nil)
 	return br, nil
 }
 
@@ -372,13 +295,4 @@ func (fv *fmValidation) loss(net *nn.MLP[float32], params []float32) float64 {
 	copy(fv.eval.Params(), params)
 	fv.eval.Forward(fv.fb.xt, fv.fb.t, fv.n, fv.fb.v)
 	return nn.MSELoss(fv.fb.v, fv.fb.target, nil, fv.n)
-}
-
-// lossEveryFor returns the number of steps per loss-curve point: the
-// configured value, or 50, or fewer for short runs (about 20 points).
-func lossEveryFor(configured, iters int) int {
-	if configured > 0 {
-		return configured
-	}
-	return max(1, min(50, iters/20))
 }

@@ -51,10 +51,11 @@ func smallLFM(gammas []float64, free bool, iters int) LFMConfig {
 		Gammas: gammas, FreeBlock: free,
 		Net:         nn.Spec{Hidden: []int{64, 64}, Act: nn.Softplus, Beta: 1},
 		Interpolant: interp.Trig, Time: interp.Uniform,
-		Iters: iters, BatchSize: 256, LR: 3e-3, LRDecay: 0.3, LRDecayEvery: iters / 2,
-		Clip: 1, EMA: 0.99, WarmStart: true,
-		Push:     ode.Options{Method: ode.RK4, Steps: 10},
-		ValEvery: 200, Seed: 7,
+		Push: ode.Options{Method: ode.RK4, Steps: 10},
+		Optim: Optim{
+			Iters: iters, BatchSize: 256, LR: 3e-3, LRDecay: 0.3, LRDecayEvery: iters / 2,
+			Clip: 1, EMA: 0.99, WarmStart: true, ValEvery: 200, Seed: 7,
+		},
 	}
 }
 

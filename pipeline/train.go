@@ -40,6 +40,26 @@ func netSpec(cfg *Config, d int) nn.Spec {
 	return nn.Spec{Dim: d, Hidden: cfg.Model.Hidden, Act: act, Beta: cfg.Model.Beta, TimeInput: cfg.Model.TimeInput}
 }
 
+// optimSettings returns the optimizer settings of every method from the
+// train section and the run's seed; LossEvery stays 0 (the method's default).
+func optimSettings(cfg *Config) method.Optim {
+	t := cfg.Train
+	return method.Optim{
+		Iters: t.Iters, BatchSize: t.BatchSize,
+		LR: t.LR, LRDecay: t.LRDecay, LRDecayEvery: t.LRDecayEvery,
+		Clip: t.Clip, EMA: t.EMA, WarmStart: t.WarmStart,
+		ValEvery: t.ValEvery, Seed: cfg.Seed,
+		// One loss-curve point per lossEvery(cfg) steps for every method.
+		LossEvery: lossEvery(cfg),
+	}
+}
+
+// lossEvery is the number of steps averaged into one point of a loss curve:
+// 50, or fewer for short runs (about 20 points).
+func lossEvery(cfg *Config) int {
+	return max(1, min(50, cfg.Train.Iters/20))
+}
+
 // trainMethod dispatches to the configured method.
 func trainMethod(ctx context.Context, cfg *Config, x []float64, n int, val []float64, nv, d int, prog method.Progress) (*trained, error) {
 	push, _ := cfg.Push.options("push")
@@ -53,10 +73,7 @@ func trainMethod(ctx context.Context, cfg *Config, x []float64, n int, val []flo
 		spec := netSpec(cfg, d)
 		lcfg := method.LFMConfig{
 			Gammas: gammas, FreeBlock: cfg.LFM.FreeBlock, Net: spec, Interpolant: ip, Time: td,
-			Iters: cfg.Train.Iters, BatchSize: cfg.Train.BatchSize,
-			LR: cfg.Train.LR, LRDecay: cfg.Train.LRDecay, LRDecayEvery: cfg.Train.LRDecayEvery,
-			Clip: cfg.Train.Clip, EMA: cfg.Train.EMA, WarmStart: cfg.Train.WarmStart,
-			Push: push, ValEvery: cfg.Train.ValEvery, Seed: cfg.Seed,
+			Push: push, Optim: optimSettings(cfg),
 		}
 		res, err := method.TrainLFM(ctx, x, n, val, nv, d, lcfg, prog)
 		if err != nil {
@@ -88,10 +105,7 @@ func trainJKO(ctx context.Context, cfg *Config, x []float64, n int, val []float6
 	jcfg := method.JKOConfig{
 		Steps: j.Steps, H0: j.H0, Rho: j.Rho, HMax: j.HMax, MaxBlocks: j.MaxBlocks, StopTol: j.StopTol,
 		FreeBlock: j.FreeBlock, Linear: j.Linear, Net: netSpec(cfg, d), RK4Steps: j.RK4Steps, Sigma0: j.Sigma0, Probe: probe,
-		Iters: cfg.Train.Iters, BatchSize: cfg.Train.BatchSize,
-		LR: cfg.Train.LR, LRDecay: cfg.Train.LRDecay, LRDecayEvery: cfg.Train.LRDecayEvery,
-		Clip: cfg.Train.Clip, EMA: cfg.Train.EMA, WarmStart: cfg.Train.WarmStart,
-		Push: push, Reparam: j.Reparam, Eta: j.Eta, Refine: j.Refine, ValEvery: cfg.Train.ValEvery, Seed: cfg.Seed,
+		Push: push, Reparam: j.Reparam, Eta: j.Eta, Refine: j.Refine, Optim: optimSettings(cfg),
 	}
 	res, err := method.TrainJKO(ctx, x, n, val, nv, d, jcfg, prog)
 	if err != nil {
@@ -107,7 +121,7 @@ func trainJKO(ctx context.Context, cfg *Config, x []float64, n int, val []float6
 		tr.fields = append(tr.fields, res.Fields[i])
 		tr.infos = append(tr.infos, model.BlockInfo{Kind: b.Kind, Gamma: b.H})
 		tr.curves = append(tr.curves, b.LossCurve)
-		tr.lossEvery = append(tr.lossEvery, max(1, min(50, cfg.Train.Iters/20)))
+		tr.lossEvery = append(tr.lossEvery, lossEvery(cfg))
 		tr.movement = append(tr.movement, b.Movement)
 		tr.rows = append(tr.rows, []string{fmt.Sprint(b.Index + 1), b.Kind, fmt.Sprintf("%.4g", b.H), f4(b.FinalLoss), f4(b.V), f4(-b.Div), f4(b.W2),
 			f4(b.Movement), f4(b.RelMovement), fmt.Sprintf("%.2g", b.InversionError), fmt.Sprintf("%.1f", b.Seconds)})
