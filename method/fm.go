@@ -480,6 +480,9 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		if cfg.valDue(step) {
 			validate(step + 1)
 		}
+		if op.expired() {
+			break
+		}
 	}
 	validate(cfg.Iters)
 	br.ValLoss = op.finish(val != nil)

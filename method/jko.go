@@ -670,6 +670,9 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 				return br, err
 			}
 		}
+		if op.expired() {
+			break
+		}
 	}
 	if err := validate(cfg.Iters); err != nil {
 		return br, err

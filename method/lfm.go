@@ -263,6 +263,9 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		if cfg.valDue(step) {
 			validate(step + 1)
 		}
+		if op.expired() {
+			break
+		}
 	}
 	validate(cfg.Iters)
 	br.ValLoss = op.finish(val != nil)

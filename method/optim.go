@@ -3,6 +3,7 @@ package method
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/iterflow/iterflow/nn"
 )
@@ -63,6 +64,11 @@ type Optim struct {
 	// Seed seeds every random draw of training (initialization, batches,
 	// noise, times, probes and the validation problems).
 	Seed uint64
+	// BlockSeconds is a wall-clock budget per block in seconds: a block stops
+	// training after the first step that ends past it (0: no budget, Iters
+	// steps). Used to compare methods at equal training time; a run with a
+	// budget is not bitwise reproducible.
+	BlockSeconds float64
 }
 
 // validate checks the settings; errors start with prefix (the method name,
@@ -83,6 +89,8 @@ func (o *Optim) validate(prefix string) error {
 		return fmt.Errorf("%s: ema must be in [0, 1), got %g", prefix, o.EMA)
 	case o.ValEvery < 0:
 		return fmt.Errorf("%s: val-every must be non-negative, got %d", prefix, o.ValEvery)
+	case o.BlockSeconds < 0 || math.IsNaN(o.BlockSeconds):
+		return fmt.Errorf("%s: block-seconds must be non-negative (0: no budget), got %g", prefix, o.BlockSeconds)
 	case o.LossEvery < 0:
 		return fmt.Errorf("%s: loss-every must be non-negative, got %d", prefix, o.LossEvery)
 	}
@@ -117,6 +125,7 @@ type blockOptim struct {
 	iters     int
 	acc       float64
 	cnt       int
+	deadline  time.Time
 }
 
 // newBlockOptim returns the optimizer state for params at the start of a
@@ -137,7 +146,16 @@ func (o *Optim) newBlockOptim(params []float32) *blockOptim {
 		op.ema = nn.NewEMA(params, o.EMA)
 		op.ema.Warmup = true
 	}
+	if o.BlockSeconds > 0 {
+		op.deadline = time.Now().Add(time.Duration(o.BlockSeconds * float64(time.Second)))
+	}
 	return op
+}
+
+// expired reports whether the block's time budget (Optim.BlockSeconds) is
+// spent.
+func (op *blockOptim) expired() bool {
+	return !op.deadline.IsZero() && time.Now().After(op.deadline)
 }
 
 // step clips the gradient in grad, applies the Adam update with the learning

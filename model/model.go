@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/data/toy"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/nn"
 )
@@ -70,6 +71,10 @@ type Model struct {
 	Dequantized []bool
 	// Columns names the data columns (length d).
 	Columns []string
+	// Source is the latent distribution: "" for N(0, I), or the name of a 2D
+	// generator (data/toy) for flow-matching models trained from another
+	// source. LogProb needs N(0, I).
+	Source string
 }
 
 // Dim returns the data dimension d.
@@ -122,6 +127,9 @@ func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Option
 	if n < 1 || len(x) != n*d {
 		return nil, flow.Stats{}, fmt.Errorf("model: got %d values, want n×d with d = %d (the model was trained on %d columns)", len(x), d, d)
 	}
+	if m.Source != "" {
+		return nil, flow.Stats{}, fmt.Errorf("model: log-likelihoods need an N(0, I) latent; this model was trained from the source %q", m.Source)
+	}
 	y := append([]float64(nil), x...)
 	m.Standardizer.Forward(y, n)
 	lp, st, err := m.Chain().LogProb(ctx, y, n, opt)
@@ -136,9 +144,24 @@ func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Option
 }
 
 // Sample draws n samples (n×d, in data units) by integrating the chain
-// backwards from z ~ N(0, I) drawn with opt.Rand.
+// backwards from latent points drawn with opt.Rand: z ~ N(0, I), or the
+// model's Source generator.
 func (m *Model) Sample(ctx context.Context, n int, opt flow.Options) ([]float64, flow.Stats, error) {
-	x, st, err := m.Chain().Sample(ctx, n, opt)
+	var x []float64
+	var st flow.Stats
+	var err error
+	if m.Source == "" {
+		x, st, err = m.Chain().Sample(ctx, n, opt)
+	} else {
+		if opt.Rand == nil {
+			return nil, st, fmt.Errorf("model: Sample needs Options.Rand")
+		}
+		var z []float64
+		if z, err = toy.Sample(m.Source, n, opt.Rand); err != nil {
+			return nil, st, fmt.Errorf("model: source: %w", err)
+		}
+		x, st, err = m.Chain().Inverse(ctx, z, n, opt)
+	}
 	if err != nil {
 		return nil, st, err
 	}

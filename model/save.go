@@ -34,6 +34,7 @@ type metadata struct {
 	Std           []float64   `json:"std"`
 	Dequantized   []bool      `json:"dequantized,omitempty"`
 	Columns       []string    `json:"columns,omitempty"`
+	Source        string      `json:"source,omitempty"`
 	WeightsSHA256 string      `json:"weights_sha256"`
 }
 
@@ -85,7 +86,7 @@ func (m *Model) Save(dir string) error {
 		FormatVersion: FormatVersion, Method: m.Method,
 		Dim: m.Spec.Dim, Hidden: m.Spec.Hidden, Activation: m.Spec.Act.String(), Beta: m.Spec.Beta, TimeInput: m.Spec.TimeInput,
 		Blocks: blocksWithKinds(m), Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
-		Dequantized: m.Dequantized, Columns: m.Columns, WeightsSHA256: sum,
+		Dequantized: m.Dequantized, Columns: m.Columns, Source: m.Source, WeightsSHA256: sum,
 	}
 	if err := checkpoint.WriteJSON(filepath.Join(dir, MetadataFile), md); err != nil {
 		return fmt.Errorf("model: save: %w", err)
@@ -129,7 +130,7 @@ func Load(dir string) (*Model, error) {
 	for _, t := range tensors {
 		byName[t.Name] = t
 	}
-	m := &Model{Method: md.Method, Spec: spec, Blocks: md.Blocks, Dequantized: md.Dequantized, Columns: md.Columns,
+	m := &Model{Method: md.Method, Spec: spec, Blocks: md.Blocks, Dequantized: md.Dequantized, Columns: md.Columns, Source: md.Source,
 		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}}
 	for k, bi := range md.Blocks {
 		var f Field

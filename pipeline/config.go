@@ -22,11 +22,15 @@ import (
 // in the struct tags; unknown keys are errors), overridden by command-line
 // flags, validated, and saved with the run as config.yaml.
 type Config struct {
-	// Method is the training method: "lfm" (Local Flow Matching) or "jko"
-	// (JKO-iFlow).
+	// Method is the training method: "lfm" (Local Flow Matching), "jko"
+	// (JKO-iFlow), "cfm" (conditional flow matching, independent pairs),
+	// "otcfm" (minibatch OT pairs) or "rf" (rectified flow with reflow).
 	Method string `yaml:"method"`
+	// Source is the latent distribution of cfm, otcfm and rf: "" for
+	// N(0, I), or a 2D generator name (then no likelihood is reported).
+	Source string `yaml:"source"`
 	// Data is "digits" (the built-in UCI optical digits), the name of a 2D
-	// generator (see `iterflow datasets`: rose, checkerboard, 8gaussians, ...)
+	// generator (rose, checkerboard, 8gaussians, ...; see data/toy)
 	// or the path of a CSV or NPY file with one sample per row.
 	Data string `yaml:"data"`
 	// ToySamples is the number of points drawn from a 2D generator.
@@ -49,6 +53,7 @@ type Config struct {
 	Model ModelConfig  `yaml:"model"`
 	LFM   LFMConfig    `yaml:"lfm"`
 	JKO   JKOConfig    `yaml:"jko"`
+	FM    FMConfig     `yaml:"fm"`
 	Train TrainConfig  `yaml:"train"`
 	Push  SolverConfig `yaml:"push"`
 	Eval  EvalConfig   `yaml:"eval"`
@@ -114,6 +119,27 @@ type TrainConfig struct {
 	EMA          float64 `yaml:"ema"`
 	WarmStart    bool    `yaml:"warm_start"`
 	ValEvery     int     `yaml:"val_every"`
+	// BlockSeconds is a wall-clock budget per block (0: none), for
+	// comparisons at equal training time.
+	BlockSeconds float64 `yaml:"block_seconds"`
+}
+
+// FMConfig holds the settings of the global flow-matching methods.
+type FMConfig struct {
+	// Coupling is "independent", "exact" (minibatch OT by exact assignment) or
+	// "sinkhorn"; empty means the method's own (cfm, rf: independent; otcfm:
+	// exact).
+	Coupling string `yaml:"coupling"`
+	// SinkhornEps is the entropic regularization relative to the mean cost.
+	SinkhornEps float64 `yaml:"sinkhorn_eps"`
+	// Interpolant is "linear" or "trig"; Sigma the Gaussian width around the
+	// path (0: none).
+	Interpolant string  `yaml:"interpolant"`
+	Sigma       float64 `yaml:"sigma"`
+	// Reflow is the number of reflow rounds of rf, each on ReflowPairs pairs
+	// (z, T(z)) generated with the evaluation solver.
+	Reflow      int `yaml:"reflow"`
+	ReflowPairs int `yaml:"reflow_pairs"`
 }
 
 // SolverConfig names an ODE solver and its settings.
@@ -166,6 +192,16 @@ func DefaultConfigFor(method string) Config {
 		Eval: EvalConfig{SolverConfig: SolverConfig{Solver: "dopri5", Steps: 50, RTol: 1e-5, ATol: 1e-5}, Trace: "exact",
 			Samples: 1000, BatchSize: 512},
 		JKO: JKOConfig{H0: 0.25, Rho: 1.4, MaxBlocks: 8, StopTol: 0.01, RK4Steps: 3, Sigma0: 0.01, Probe: "rademacher", Eta: 0.5},
+		FM:  FMConfig{Interpolant: "linear", SinkhornEps: 0.05, ReflowPairs: 20000},
+	}
+	switch method {
+	case "cfm", "otcfm", "rf":
+		// One block, so it gets the steps the LFM chain spreads over four.
+		c.Train = TrainConfig{Iters: 4000, BatchSize: 256, LR: 1e-3, LRDecay: 0.5, LRDecayEvery: 2000, Clip: 1,
+			EMA: 0.999, ValEvery: 250}
+		if method == "rf" {
+			c.FM.Reflow = 1
+		}
 	}
 	if method == "jko" {
 		c.Model = ModelConfig{Hidden: []int{128, 128, 128}, Activation: "softplus", Beta: 20}
@@ -277,8 +313,26 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...))
 	}
 	pos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
-	if c.Method != "lfm" && c.Method != "jko" {
-		return bad("method", "unknown method %q (available: lfm, jko)", c.Method)
+	switch c.Method {
+	case "lfm", "jko", "cfm", "otcfm", "rf":
+	default:
+		return bad("method", "unknown method %q (available: lfm, jko, cfm, otcfm, rf)", c.Method)
+	}
+	if c.Source != "" {
+		if c.Method == "lfm" || c.Method == "jko" {
+			return bad("source", "%s assumes an N(0, I) latent; a source %q needs cfm, otcfm or rf", c.Method, c.Source)
+		}
+		if !isToy(c.Source) {
+			return bad("source", "unknown 2D generator %q", c.Source)
+		}
+	}
+	if c.Train.BlockSeconds < 0 || math.IsNaN(c.Train.BlockSeconds) {
+		return bad("train.block_seconds", "must be non-negative (0: no budget), got %g", c.Train.BlockSeconds)
+	}
+	if c.Method == "cfm" || c.Method == "otcfm" || c.Method == "rf" {
+		if err := c.validateFM(); err != nil {
+			return err
+		}
 	}
 	if c.ToySamples < 10 {
 		return bad("toy_samples", "must be at least 10, got %d", c.ToySamples)
@@ -488,6 +542,42 @@ func checkWholeNumbers(n *yaml.Node, t reflect.Type, key string) error {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
 			return fmt.Errorf("line %d: key %q: want a whole number, got %s", n.Line, key, n.Value)
 		}
+	}
+	return nil
+}
+
+// fmCoupling returns the coupling of a flow-matching method.
+func (c *Config) fmCoupling() (interp.Coupling, error) {
+	name := c.FM.Coupling
+	if name == "" {
+		name = "independent"
+		if c.Method == "otcfm" {
+			name = "exact"
+		}
+	}
+	return interp.ParseCoupling(name)
+}
+
+// validateFM checks the fm section; errors name the key.
+func (c *Config) validateFM() error {
+	f := c.FM
+	if _, err := c.fmCoupling(); err != nil {
+		return fmt.Errorf("fm.coupling: %v", err)
+	}
+	if _, err := interp.ParseInterpolant(f.Interpolant); err != nil {
+		return fmt.Errorf("fm.interpolant: %v", err)
+	}
+	switch {
+	case !(f.SinkhornEps > 0) || math.IsInf(f.SinkhornEps, 0):
+		return fmt.Errorf("fm.sinkhorn_eps: must be positive, got %g", f.SinkhornEps)
+	case f.Sigma < 0 || math.IsNaN(f.Sigma):
+		return fmt.Errorf("fm.sigma: must be non-negative, got %g", f.Sigma)
+	case f.Reflow < 0:
+		return fmt.Errorf("fm.reflow: must be non-negative, got %d", f.Reflow)
+	case f.Reflow > 0 && c.Method != "rf":
+		return fmt.Errorf("fm.reflow: reflow rounds are for --method rf, not %s", c.Method)
+	case f.Reflow > 0 && f.ReflowPairs < 10:
+		return fmt.Errorf("fm.reflow_pairs: must be at least 10, got %d", f.ReflowPairs)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"model:\n  activation: gelu\n", `model.activation: unknown activation "gelu"`},
 		{"lfm:\n  gammas: [0.1, 0]\n", "lfm.gammas: schedule: step 2 is 0"},
 		{"eval:\n  solver: dopri5\n  rtol: 0\n", "eval: dopri5 needs positive rtol and atol, got 0 and 1e-05"},
-		{"method: ffjord\n", `method: unknown method "ffjord" (available: lfm, jko)`},
+		{"method: ffjord\n", `method: unknown method "ffjord" (available: lfm, jko, cfm, otcfm, rf)`},
 		{"dequantize: maybe\n", `dequantize: unknown value "maybe" (want auto, none or all)`},
 	} {
 		_, err := LoadConfig(writeConfig(t, tc.text))
@@ -84,5 +84,27 @@ func TestResolvedConfigRoundTrips(t *testing.T) {
 	y2, _ := back.YAML()
 	if string(y) != string(y2) {
 		t.Errorf("round trip changed the config:\n%s\n---\n%s", y, y2)
+	}
+}
+
+func TestSourceNeedsAFlowMatchingMethod(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"method: lfm\nsource: 8gaussians\n", `source: lfm assumes an N(0, I) latent; a source "8gaussians" needs cfm, otcfm or rf`},
+		{"method: jko\nsource: 8gaussians\n", `source: jko assumes an N(0, I) latent`},
+		{"method: cfm\nsource: nowhere\n", `source: unknown 2D generator "nowhere"`},
+		{"method: cfm\nfm:\n  reflow: 2\n", "fm.reflow: reflow rounds are for --method rf, not cfm"},
+		{"method: otcfm\nfm:\n  coupling: greedy\n", "fm.coupling: "},
+	} {
+		_, err := LoadConfig(writeConfig(t, tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want it to contain %q", tc.text, err, tc.want)
+		}
+	}
+	c, err := LoadConfig(writeConfig(t, "method: otcfm\ndata: moons\nsource: 8gaussians\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := c.fmCoupling(); k.String() != "exact" || c.Train.Iters != 4000 {
+		t.Errorf("otcfm defaults: coupling %v, iters %d", k, c.Train.Iters)
 	}
 }

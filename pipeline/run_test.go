@@ -163,3 +163,32 @@ func TestRunRejectsBadData(t *testing.T) {
 		t.Errorf("constant column: %v", err)
 	}
 }
+
+// A flow-matching model from a non-Gaussian source reports sample quality but
+// no likelihood, and samples by carrying source draws to the data.
+func TestRunFlowMatchingFromAnotherSource(t *testing.T) {
+	c := tinyConfig("moons", filepath.Join(t.TempDir(), "fm"))
+	c.Method, c.Source, c.ToySamples = "otcfm", "8gaussians", 600
+	c.Train.Iters, c.Train.BatchSize = 60, 64
+	c.FM = DefaultConfigFor("otcfm").FM
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Metrics
+	if m.NLLDefined || m.Source != "8gaussians" || !(m.SampleSlicedW2 > 0) || len(m.FewStep) != 5 || m.FewStep[2].NFE != 4 || len(m.Straightness) != 1 {
+		t.Errorf("metrics %+v", m)
+	}
+	rep, _ := os.ReadFile(filepath.Join(res.Dir, "report.md"))
+	if !strings.Contains(string(rep), `Not defined: the model carries samples of "8gaussians"`) {
+		t.Errorf("report lacks the undefined-likelihood note")
+	}
+	if _, _, err := res.Model.LogProb(context.Background(), []float64{0, 0}, 1, flow.Options{}); err == nil ||
+		err.Error() != `model: log-likelihoods need an N(0, I) latent; this model was trained from the source "8gaussians"` {
+		t.Errorf("LogProb: %v", err)
+	}
+	back, err := model.Load(res.Dir)
+	if err != nil || back.Source != "8gaussians" || !back.Blocks[0].Reverse {
+		t.Errorf("loaded source %q reverse %v (%v)", back.Source, back.Blocks[0].Reverse, err)
+	}
+}

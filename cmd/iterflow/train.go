@@ -82,7 +82,15 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, qu
 	def := pipeline.DefaultConfig()
 	f.StringVar(configPath, "config", "", "YAML file with settings (keys as in a run's config.yaml; unknown keys are errors)")
 	f.BoolVarP(quiet, "quiet", "q", false, "print only the run directory")
-	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching) or jko (JKO-iFlow)")
+	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching), jko (JKO-iFlow), cfm (I-CFM), otcfm (minibatch OT-CFM) or rf (rectified flow + reflow)")
+	f.StringVar(&c.Source, "source", "", "cfm/otcfm/rf: a 2D generator as the source instead of N(0, I) (no likelihood then)")
+	f.StringVar(&c.FM.Coupling, "coupling", "", "cfm/otcfm/rf: independent, exact or sinkhorn (default: the method's)")
+	f.Float64Var(&c.FM.SinkhornEps, "sinkhorn-eps", 0.05, "cfm/otcfm/rf: Sinkhorn regularization relative to the mean cost")
+	f.StringVar(&c.FM.Interpolant, "fm-interpolant", "linear", "cfm/otcfm/rf: linear or trig path")
+	f.Float64Var(&c.FM.Sigma, "sigma", 0, "cfm/otcfm/rf: Gaussian width around the path")
+	f.IntVar(&c.FM.Reflow, "reflow", 0, "rf: number of reflow rounds (default 1 for rf)")
+	f.IntVar(&c.FM.ReflowPairs, "reflow-pairs", 20000, "rf: pairs (z, T(z)) generated per reflow round")
+	f.Float64Var(&c.Train.BlockSeconds, "block-seconds", 0, "wall-clock budget per block in seconds (0: none; for equal-time comparisons)")
 	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...) or a CSV/NPY file, one sample per row`)
 	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
 	f.StringVar(&c.Columns, "columns", "", `columns to use, by index, range or name ("0-10", "alcohol,pH"); default all`)
@@ -151,6 +159,22 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.Method = src.Method
 		case "data":
 			cfg.Data = src.Data
+		case "source":
+			cfg.Source = src.Source
+		case "coupling":
+			cfg.FM.Coupling = src.FM.Coupling
+		case "sinkhorn-eps":
+			cfg.FM.SinkhornEps = src.FM.SinkhornEps
+		case "fm-interpolant":
+			cfg.FM.Interpolant = src.FM.Interpolant
+		case "sigma":
+			cfg.FM.Sigma = src.FM.Sigma
+		case "reflow":
+			cfg.FM.Reflow = src.FM.Reflow
+		case "reflow-pairs":
+			cfg.FM.ReflowPairs = src.FM.ReflowPairs
+		case "block-seconds":
+			cfg.Train.BlockSeconds = src.Train.BlockSeconds
 		case "toy-samples":
 			cfg.ToySamples = src.ToySamples
 		case "time-input":
