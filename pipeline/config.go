@@ -383,6 +383,8 @@ func (c *Config) Validate() error {
 		if err := c.validateJKO(); err != nil {
 			return err
 		}
+	} else if c.JKO.Linear || c.JKO.Reparam || c.JKO.Refine || len(c.JKO.Steps) > 0 {
+		return bad("jko", "linear, reparam, refine and steps are settings of --method jko, not %s", c.Method)
 	}
 	if _, err := interp.ParseInterpolant(c.LFM.Interpolant); err != nil {
 		return bad("lfm.interpolant", "%v", err)

@@ -108,3 +108,10 @@ func TestSourceNeedsAFlowMatchingMethod(t *testing.T) {
 		t.Errorf("otcfm defaults: coupling %v, iters %d", k, c.Train.Iters)
 	}
 }
+
+func TestJKOSettingsNeedJKO(t *testing.T) {
+	_, err := LoadConfig(writeConfig(t, "method: lfm\njko:\n  linear: true\n"))
+	if err == nil || !strings.Contains(err.Error(), "jko: linear, reparam, refine and steps are settings of --method jko, not lfm") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -312,6 +312,9 @@ func isToy(name string) bool {
 // (with a numeric suffix when that exists).
 func runDir(out, dataName, method string, overwrite bool) (string, error) {
 	if out != "" {
+		if st, err := os.Stat(out); err == nil && !st.IsDir() {
+			return "", fmt.Errorf("run directory %s is an existing file; choose another --out", out)
+		}
 		if ents, err := os.ReadDir(out); err == nil && len(ents) > 0 && !overwrite {
 			return "", fmt.Errorf("run directory %s exists and is not empty; choose another --out or pass --force to replace it", out)
 		} else if err == nil && len(ents) > 0 {
@@ -351,6 +354,9 @@ func publish(work, out string, overwrite bool) error {
 		if err := os.RemoveAll(out); err != nil {
 			return fmt.Errorf("run directory: replacing %s: %w", out, err)
 		}
+	}
+	if err := os.Chmod(work, 0o755); err != nil { // MkdirTemp makes it private
+		return fmt.Errorf("run directory: %w", err)
 	}
 	if err := os.Rename(work, out); err != nil {
 		return fmt.Errorf("run directory: %w", err)

@@ -192,3 +192,12 @@ func TestRunFlowMatchingFromAnotherSource(t *testing.T) {
 		t.Errorf("loaded source %q reverse %v (%v)", back.Source, back.Blocks[0].Reverse, err)
 	}
 }
+
+func TestRunRefusesAFileAsRunDirectory(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "afile")
+	os.WriteFile(f, []byte("x"), 0o644)
+	_, err := Run(context.Background(), tinyConfig("moons", f), Options{})
+	if err == nil || err.Error() != "run directory "+f+" is an existing file; choose another --out" {
+		t.Errorf("got %v", err)
+	}
+}

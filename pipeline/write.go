@@ -357,7 +357,11 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	default:
 		p("\nPreprocessing: %d of %d columns (integer-valued) dequantized with U[0, 1) noise, then every column standardized by the training split's mean and standard deviation. ", met.Dequantized, met.D)
 	}
-	p("The standardization's log-determinant is included, so log-likelihoods are in the units of the (dequantized) data.\n\n")
+	if met.Dequantized > 0 {
+		p("The standardization's log-determinant is included, so log-likelihoods are in the units of the (dequantized) data.\n\n")
+	} else {
+		p("The standardization's log-determinant is included, so log-likelihoods are in the units of the data.\n\n")
+	}
 	if met.NLLDefined {
 		p("## Test log-likelihood\n\n")
 		headers := []string{"model", "test NLL (nats/sample)", "± s.e."}

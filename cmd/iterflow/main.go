@@ -25,11 +25,11 @@ var version = "dev"
 
 func main() {
 	ensureBLASCore()
-	// SIGINT and SIGTERM cancel the context: training stops at the next step,
+	// SIGINT, SIGTERM and SIGHUP cancel the context: training stops at the next step,
 	// nothing half-written is left, and the exit status is 128 + the signal.
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	var got os.Signal
 	go func() {
 		got = <-sigs
@@ -41,8 +41,11 @@ func main() {
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "iterflow: interrupted; nothing was written")
-			if got == syscall.SIGTERM {
+			switch got {
+			case syscall.SIGTERM:
 				os.Exit(143)
+			case syscall.SIGHUP:
+				os.Exit(129)
 			}
 			os.Exit(130)
 		}
