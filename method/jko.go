@@ -201,46 +201,50 @@ func (c JKOConfig) schedule() []float64 {
 type JKOBlockResult struct {
 	// Index is the 0-based block index within its pass; Kind is "jko" or
 	// "free".
-	Index int
-	Kind  string
+	Index int    `json:"index"`
+	Kind  string `json:"kind"`
 	// H is the block's JKO step size (0 for the free block).
-	H float64
+	H float64 `json:"h"`
 	// LossCurve holds the training loss averaged over LossEvery steps.
-	LossCurve []float64
+	LossCurve []float64 `json:"loss_curve"`
 	// FinalLoss is the mean training loss of the last LossEvery steps.
-	FinalLoss float64
+	FinalLoss float64 `json:"final_loss"`
 	// ValLoss is the validation loss of the kept weights and BestStep the
 	// step they come from (NaN and −1 without validation data).
-	ValLoss  float64
-	BestStep int
+	ValLoss  float64 `json:"val_loss"`
+	BestStep int     `json:"best_step"`
 	// V, Div and W2 are the three loss terms of the kept weights on the whole
 	// training pool, means over samples in nats: V = E|x(1)|²/2,
 	// Div = E ∫₀¹ div f dt (FD Hutchinson, fixed probes; the log-det of the
 	// block) and W2 = E|x(1) − x(0)|²/(2h) (0 for the free block), so the
 	// loss is V − Div + W2.
-	V, Div, W2 float64
+	V   float64 `json:"v"`
+	Div float64 `json:"div"`
+	W2  float64 `json:"w2"`
 	// Movement is E|x − T(x)|² over the training pool pushed with the Push
 	// solver, and RelMovement that divided by E|T(x)|².
-	Movement, RelMovement float64
+	Movement    float64 `json:"movement"`
+	RelMovement float64 `json:"rel_movement"`
 	// InversionError is the mean over up to 256 pool points of
 	// |T^{-1}(T(x)) − x|², both directions solved with the Push solver in
 	// float64.
-	InversionError float64
+	InversionError float64 `json:"inversion_error"`
 	// PushNFE is the number of velocity evaluations of one pool push.
-	PushNFE int
+	PushNFE int `json:"push_nfe"`
 	// Seconds is the wall time of training and pushing this block.
-	Seconds float64
+	Seconds float64 `json:"seconds"`
 }
 
 // JKOPass summarizes one pass of block training: "first", "reparametrized" or
 // "refined".
 type JKOPass struct {
-	Name string
+	Name string `json:"name"`
 	// H lists the step sizes of the pass's JKO blocks (the free block
 	// excluded) and Movement their E|x − T(x)|².
-	H, Movement []float64
+	H        []float64 `json:"h"`
+	Movement []float64 `json:"movement"`
 	// MovementRatio is max/min of Movement: 1 when the blocks move evenly.
-	MovementRatio float64
+	MovementRatio float64 `json:"movement_ratio"`
 	// Blocks are the block reports of the pass, free block included.
 	Blocks []JKOBlockResult
 }

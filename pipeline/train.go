@@ -125,15 +125,19 @@ func trainJKO(ctx context.Context, cfg *Config, x []float64, n int, val []float6
 	for _, b := range res.Blocks {
 		hs = append(hs, b.H)
 	}
-	tr := &trained{blocks: res.Blocks, passes: res.Passes, summary: describeSteps("JKO steps h", hs, false),
-		headers: []string{"block", "kind", "h", "loss", "V", "−∫div", "W2 term", "E|x − T(x)|²", "relative movement", "inversion error", "seconds"}}
+	summary := describeSteps("JKO steps h", hs, false)
+	if len(j.Steps) == 0 && len(res.Passes) > 0 && len(res.Passes[0].H) < j.MaxBlocks && j.StopTol > 0 {
+		summary += fmt.Sprintf("; stopped after %d of at most %d blocks: relative movement fell below stop_tol %g", len(res.Passes[0].H), j.MaxBlocks, j.StopTol)
+	}
+	tr := &trained{blocks: res.Blocks, passes: res.Passes, summary: summary,
+		headers: []string{"block", "kind", "h", "train loss (last steps)", "kept step", "V", "−∫div", "W2 term", "E|x − T(x)|²", "relative movement", "inversion error", "seconds"}}
 	for i, b := range res.Blocks {
 		tr.fields = append(tr.fields, res.Fields[i])
 		tr.infos = append(tr.infos, model.BlockInfo{Kind: b.Kind, Gamma: b.H})
 		tr.curves = append(tr.curves, b.LossCurve)
 		tr.lossEvery = append(tr.lossEvery, lossEvery(cfg))
 		tr.movement = append(tr.movement, b.Movement)
-		tr.rows = append(tr.rows, []string{fmt.Sprint(b.Index + 1), b.Kind, fmt.Sprintf("%.4g", b.H), f4(b.FinalLoss), f4(b.V), f4(-b.Div), f4(b.W2),
+		tr.rows = append(tr.rows, []string{fmt.Sprint(b.Index + 1), b.Kind, fmt.Sprintf("%.4g", b.H), f4(b.FinalLoss), keptStep(b.BestStep, cfg.Train.Iters), f4(b.V), f4(-b.Div), f4(b.W2),
 			f4(b.Movement), f4(b.RelMovement), fmt.Sprintf("%.2g", b.InversionError), fmt.Sprintf("%.1f", b.Seconds)})
 	}
 	return tr, nil
@@ -227,4 +231,13 @@ func trainFM(ctx context.Context, cfg *Config, x []float64, n int, val []float64
 	tr.blocks = rounds
 	tr.summary = fmt.Sprintf("one block, %s coupling, %s interpolant, %d reflow rounds", coupling, ip, cfg.FM.Reflow)
 	return tr, nil
+}
+
+// keptStep describes which weights a block kept: the step of the best
+// validation loss, or the last step.
+func keptStep(best, iters int) string {
+	if best < 0 {
+		return fmt.Sprint(iters)
+	}
+	return fmt.Sprint(best)
 }

@@ -429,6 +429,9 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 		p("Local Flow Matching (Xu, Cheng, Xie, arXiv 2410.02548): block k learns by flow matching a velocity field carrying the current pool to its OU transition e^{−γ_k}x + √(1 − e^{−2γ_k}) z; the pool is then pushed through the trained block. ")
 	}
 	p("Log-likelihoods use the instantaneous change of variables through the chain of blocks. ")
+	if cfg.Method == "jko" {
+		p("In the JKO table V, −∫div and the W2 term are the loss terms of the kept weights on the whole training pool; the inversion error is the mean |T⁻¹(T(x)) − x|² over 256 pool points. ")
+	}
 	p("Movement E|x − T(x)|² is the mean squared distance a training point moves through a block; relative movement divides it by E|T(x)|² (JKO-iFlow's stopping rule). Losses are per sample, summed over dimensions.\n")
 	return b.String()
 }

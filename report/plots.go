@@ -61,6 +61,9 @@ func ScatterPNG(path, title string, panels []ScatterPanel) error {
 		}
 		row[k] = p
 	}
+	// Panels of the same columns share their axis ranges, so that they can be
+	// compared by eye (data beside samples).
+	shareAxes(row, panels)
 	return drawFigure(path, title, [][]*plot.Plot{row}, panelInches*vg.Inch*vg.Length(len(panels)), panelInches*vg.Inch)
 }
 
@@ -273,3 +276,23 @@ func drawFigure(path, title string, grid [][]*plot.Plot, w, h vg.Length) error {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// shareAxes gives panels that plot the same pair of columns common axis
+// ranges (the union of their data ranges).
+func shareAxes(row []*plot.Plot, panels []ScatterPanel) {
+	for a := range row {
+		if row[a] == nil {
+			continue
+		}
+		xmin, xmax, ymin, ymax := row[a].X.Min, row[a].X.Max, row[a].Y.Min, row[a].Y.Max
+		for b := range row {
+			if row[b] != nil && panels[b].I == panels[a].I && panels[b].J == panels[a].J && panels[b].N > 0 {
+				xmin, xmax = math.Min(xmin, row[b].X.Min), math.Max(xmax, row[b].X.Max)
+				ymin, ymax = math.Min(ymin, row[b].Y.Min), math.Max(ymax, row[b].Y.Max)
+			}
+		}
+		if panels[a].N > 0 {
+			row[a].X.Min, row[a].X.Max, row[a].Y.Min, row[a].Y.Max = xmin, xmax, ymin, ymax
+		}
+	}
+}
