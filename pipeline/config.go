@@ -24,7 +24,9 @@ import (
 type Config struct {
 	// Method is the training method: "lfm" (Local Flow Matching), "jko"
 	// (JKO-iFlow), "cfm" (conditional flow matching, independent pairs),
-	// "otcfm" (minibatch OT pairs) or "rf" (rectified flow with reflow).
+	// "otcfm" (minibatch OT pairs), "rf" (rectified flow with reflow) or
+	// "mle" (maximum likelihood through the ODE, FFJORD-style, with RNODE
+	// penalties).
 	Method string `yaml:"method"`
 	// Source is the latent distribution of cfm, otcfm and rf: "" for
 	// N(0, I), or a 2D generator name (then no likelihood is reported).
@@ -54,6 +56,7 @@ type Config struct {
 	LFM   LFMConfig    `yaml:"lfm"`
 	JKO   JKOConfig    `yaml:"jko"`
 	FM    FMConfig     `yaml:"fm"`
+	MLE   MLEConfig    `yaml:"mle"`
 	Train TrainConfig  `yaml:"train"`
 	Push  SolverConfig `yaml:"push"`
 	Eval  EvalConfig   `yaml:"eval"`
@@ -142,6 +145,20 @@ type FMConfig struct {
 	ReflowPairs int `yaml:"reflow_pairs"`
 }
 
+// MLEConfig holds the settings of maximum-likelihood training: Blocks blocks
+// trained jointly by the NLL through RK4Steps rk4 steps each, with the
+// finite-difference Hutchinson divergence (σ = Sigma0/√d, Probe) and the RNODE
+// penalties λ_K ∫|f|² dt (KineticWeight) and λ_J ∫|∂f/∂x ε|² dt
+// (JacobianWeight).
+type MLEConfig struct {
+	Blocks         int     `yaml:"blocks"`
+	RK4Steps       int     `yaml:"rk4_steps"`
+	Sigma0         float64 `yaml:"sigma0"`
+	Probe          string  `yaml:"probe"`
+	KineticWeight  float64 `yaml:"kinetic_weight"`
+	JacobianWeight float64 `yaml:"jacobian_weight"`
+}
+
 // SolverConfig names an ODE solver and its settings.
 type SolverConfig struct {
 	Solver string  `yaml:"solver"`
@@ -193,6 +210,7 @@ func DefaultConfigFor(method string) Config {
 			Samples: 1000, BatchSize: 512},
 		JKO: JKOConfig{H0: 0.25, Rho: 1.4, MaxBlocks: 8, StopTol: 0.01, RK4Steps: 3, Sigma0: 0.01, Probe: "rademacher", Eta: 0.5},
 		FM:  FMConfig{Interpolant: "linear", SinkhornEps: 0.05, ReflowPairs: 20000},
+		MLE: MLEConfig{Blocks: 1, RK4Steps: 4, Sigma0: 0.01, Probe: "gaussian"},
 	}
 	switch method {
 	case "cfm", "otcfm", "rf":
@@ -202,6 +220,11 @@ func DefaultConfigFor(method string) Config {
 		if method == "rf" {
 			c.FM.Reflow = 1
 		}
+	case "mle":
+		// Every step integrates the ODE (4 rk4 steps, two field evaluations per
+		// stage), so fewer and smaller steps than flow matching.
+		c.Train = TrainConfig{Iters: 1000, BatchSize: 512, LR: 2e-3, LRDecay: 0.5, LRDecayEvery: 500, Clip: 1,
+			EMA: 0.99, ValEvery: 100}
 	}
 	if method == "jko" {
 		c.Model = ModelConfig{Hidden: []int{128, 128, 128}, Activation: "softplus", Beta: 20}
@@ -314,12 +337,12 @@ func (c *Config) Validate() error {
 	}
 	pos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 	switch c.Method {
-	case "lfm", "jko", "cfm", "otcfm", "rf":
+	case "lfm", "jko", "cfm", "otcfm", "rf", "mle":
 	default:
-		return bad("method", "unknown method %q (available: lfm, jko, cfm, otcfm, rf)", c.Method)
+		return bad("method", "unknown method %q (available: lfm, jko, cfm, otcfm, rf, mle)", c.Method)
 	}
 	if c.Source != "" {
-		if c.Method == "lfm" || c.Method == "jko" {
+		if c.Method == "lfm" || c.Method == "jko" || c.Method == "mle" {
 			return bad("source", "%s assumes an N(0, I) latent; a source %q needs cfm, otcfm or rf", c.Method, c.Source)
 		}
 		if !isToy(c.Source) {
@@ -332,6 +355,24 @@ func (c *Config) Validate() error {
 	if c.Method == "cfm" || c.Method == "otcfm" || c.Method == "rf" {
 		if err := c.validateFM(); err != nil {
 			return err
+		}
+	}
+	if c.Method == "mle" {
+		m := c.MLE
+		switch {
+		case m.Blocks < 1:
+			return bad("mle.blocks", "must be at least 1, got %d", m.Blocks)
+		case m.RK4Steps < 1:
+			return bad("mle.rk4_steps", "must be at least 1, got %d", m.RK4Steps)
+		case !pos(m.Sigma0):
+			return bad("mle.sigma0", "must be positive, got %g", m.Sigma0)
+		case m.KineticWeight < 0 || math.IsNaN(m.KineticWeight):
+			return bad("mle.kinetic_weight", "must be non-negative, got %g", m.KineticWeight)
+		case m.JacobianWeight < 0 || math.IsNaN(m.JacobianWeight):
+			return bad("mle.jacobian_weight", "must be non-negative, got %g", m.JacobianWeight)
+		}
+		if _, err := flow.ParseProbe(m.Probe); err != nil {
+			return bad("mle.probe", "%v", err)
 		}
 	}
 	if c.ToySamples < 10 {

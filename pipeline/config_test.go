@@ -57,7 +57,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"model:\n  activation: gelu\n", `model.activation: unknown activation "gelu"`},
 		{"lfm:\n  gammas: [0.1, 0]\n", "lfm.gammas: schedule: step 2 is 0"},
 		{"eval:\n  solver: dopri5\n  rtol: 0\n", "eval: dopri5 needs positive rtol and atol, got 0 and 1e-05"},
-		{"method: ffjord\n", `method: unknown method "ffjord" (available: lfm, jko, cfm, otcfm, rf)`},
+		{"method: ffjord\n", `method: unknown method "ffjord" (available: lfm, jko, cfm, otcfm, rf, mle)`},
 		{"dequantize: maybe\n", `dequantize: unknown value "maybe" (want auto, none or all)`},
 	} {
 		_, err := LoadConfig(writeConfig(t, tc.text))

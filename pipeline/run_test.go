@@ -201,3 +201,18 @@ func TestRunRefusesAFileAsRunDirectory(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestRunMLE(t *testing.T) {
+	c := tinyConfig("8gaussians", filepath.Join(t.TempDir(), "mle"))
+	c.Method, c.ToySamples = "mle", 600
+	c.Train.Iters, c.Train.BatchSize = 30, 64
+	c.MLE = DefaultConfigFor("mle").MLE
+	c.MLE.KineticWeight = 0.01
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.Metrics; !m.NLLDefined || !(m.TestNLL > 0 && m.TestNLL < m.GaussianTestNLL+3) || len(res.Model.Fields) != 1 {
+		t.Errorf("mle metrics %+v", m)
+	}
+}

@@ -82,7 +82,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, qu
 	def := pipeline.DefaultConfig()
 	f.StringVar(configPath, "config", "", "YAML file with settings (keys as in a run's config.yaml; unknown keys are errors)")
 	f.BoolVarP(quiet, "quiet", "q", false, "print only the run directory")
-	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching), jko (JKO-iFlow), cfm (I-CFM), otcfm (minibatch OT-CFM) or rf (rectified flow + reflow)")
+	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching), jko (JKO-iFlow), cfm (I-CFM), otcfm (minibatch OT-CFM), rf (rectified flow + reflow) or mle (maximum likelihood, FFJORD/RNODE)")
 	f.StringVar(&c.Source, "source", "", "cfm/otcfm/rf: a 2D generator as the source instead of N(0, I) (no likelihood then)")
 	f.StringVar(&c.FM.Coupling, "coupling", "", "cfm/otcfm/rf: independent, exact or sinkhorn (default: the method's)")
 	f.Float64Var(&c.FM.SinkhornEps, "sinkhorn-eps", 0.05, "cfm/otcfm/rf: Sinkhorn regularization relative to the mean cost")
@@ -90,6 +90,9 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, qu
 	f.Float64Var(&c.FM.Sigma, "sigma", 0, "cfm/otcfm/rf: Gaussian width around the path")
 	f.IntVar(&c.FM.Reflow, "reflow", 0, "rf: number of reflow rounds (default 1 for rf)")
 	f.IntVar(&c.FM.ReflowPairs, "reflow-pairs", 20000, "rf: pairs (z, T(z)) generated per reflow round")
+	f.IntVar(&c.MLE.Blocks, "mle-blocks", 1, "mle: blocks trained jointly by maximum likelihood")
+	f.Float64Var(&c.MLE.KineticWeight, "kinetic", 0, "mle: RNODE kinetic-energy penalty weight λ_K")
+	f.Float64Var(&c.MLE.JacobianWeight, "jacobian", 0, "mle: RNODE Jacobian-Frobenius penalty weight λ_J")
 	f.Float64Var(&c.Train.BlockSeconds, "block-seconds", 0, "wall-clock budget per block in seconds (0: none; for equal-time comparisons)")
 	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...) or a CSV/NPY file, one sample per row`)
 	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
@@ -173,6 +176,12 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.FM.Reflow = src.FM.Reflow
 		case "reflow-pairs":
 			cfg.FM.ReflowPairs = src.FM.ReflowPairs
+		case "mle-blocks":
+			cfg.MLE.Blocks = src.MLE.Blocks
+		case "kinetic":
+			cfg.MLE.KineticWeight = src.MLE.KineticWeight
+		case "jacobian":
+			cfg.MLE.JacobianWeight = src.MLE.JacobianWeight
 		case "block-seconds":
 			cfg.Train.BlockSeconds = src.Train.BlockSeconds
 		case "toy-samples":
