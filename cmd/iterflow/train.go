@@ -34,12 +34,14 @@ func newTrainCmd() *cobra.Command {
 preprocessing), config.yaml (the resolved settings), metrics.json, report.md and PNG plots.
 
 With no flags it trains Local Flow Matching on the built-in UCI optical digits (8×8, 1797 images).
---method jko trains JKO-iFlow. --data also takes a 2D generator: rose, checkerboard, 8gaussians, moons,
+--method jko trains JKO-iFlow; cfm, otcfm and rf the global flow-matching baselines (from N(0, I) or,
+with --source, from a 2D generator); mle maximum likelihood through the ODE. --data also takes a 2D generator: rose, checkerboard, 8gaussians, moons,
 pinwheel, 2spirals, circles, swissroll, tree, gaussian.
 Settings come from the method's defaults, then --config FILE.yaml, then the flags given explicitly.`,
 		Example: `  iterflow train
   iterflow train --data wine.csv --columns 0-10 --out runs/wine
   iterflow train --method jko --data rose
+  iterflow train --method otcfm --data moons --source 8gaussians
   iterflow train --config lfm.yaml --seed 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
