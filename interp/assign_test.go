@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -328,5 +329,221 @@ func TestSqEuclideanCost(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkDuals verifies the certificate of the last Solve: reduced costs
+// cost[i, j] − u_i − v_j ≥ 0 everywhere, 0 on the assignment, and
+// Σu + Σv = total.
+func checkDuals(t *testing.T, name string, a *Assigner, cost []float64, n int, perm []int, total float64) {
+	t.Helper()
+	u, v := make([]float64, n), make([]float64, n)
+	if err := a.Duals(u, v); err != nil {
+		t.Fatal(err)
+	}
+	scale := 1e-9 * (1 + math.Abs(total)/float64(n))
+	dual := 0.0
+	for i := 0; i < n; i++ {
+		dual += u[i] + v[i]
+		for j := 0; j < n; j++ {
+			r := cost[i*n+j] - u[i] - v[j]
+			if r < -scale {
+				t.Fatalf("%s: reduced cost [%d,%d] = %g < 0", name, i, j, r)
+			}
+			if j == perm[i] && math.Abs(r) > scale {
+				t.Fatalf("%s: assigned pair [%d,%d] not tight: %g", name, i, j, r)
+			}
+		}
+	}
+	if math.Abs(dual-total) > 1e-9*(1+math.Abs(total)) {
+		t.Fatalf("%s: dual objective %v ≠ primal %v", name, dual, total)
+	}
+}
+
+// clusteredCost puts the sources in two far-apart clusters with a fraction
+// fa in the first, and the targets with a fraction fb there, so that a
+// share |fa − fb| of the rows must cross to the other cluster although all
+// their nearest columns lie in their own: the nearest-neighbour candidates
+// are misleading.
+func clusteredCost(rng *rand.Rand, n int, fa, fb float64) []float64 {
+	x0 := make([]float64, 2*n)
+	x1 := make([]float64, 2*n)
+	place := func(x []float64, frac float64) {
+		na := int(frac * float64(n))
+		for i := 0; i < n; i++ {
+			off := 0.0
+			if i >= na {
+				off = 50
+			}
+			x[2*i] = off + 0.3*rng.NormFloat64()
+			x[2*i+1] = 0.3 * rng.NormFloat64()
+		}
+		rng.Shuffle(n, func(i, j int) {
+			x[2*i], x[2*j] = x[2*j], x[2*i]
+			x[2*i+1], x[2*j+1] = x[2*j+1], x[2*i+1]
+		})
+	}
+	place(x0, fa)
+	place(x1, fb)
+	cost := make([]float64, n*n)
+	SqEuclideanCost(x0, x1, n, n, 2, cost)
+	return cost
+}
+
+// TestAssignmentSparseRepairIsExact runs the solver with few candidates per
+// row (k = 1, 2, 4, and the default) on instances where the candidate graph
+// misleads: clustered points with unequal cluster sizes, costs with many
+// ties, uniform costs not from points, a rank-one cost (every permutation of
+// equal total), and costs whose cheapest entries all sit in a few columns.
+// The totals must equal the independent Hungarian method, the duals must
+// certify optimality, the repair path must have run where k is small, and
+// both ways out (the sparse phase certified after repairs, and the dense
+// restart when too many rows need their full row) must have been taken.
+func TestAssignmentSparseRepairIsExact(t *testing.T) {
+	const n = 120
+	gens := []struct {
+		name string
+		gen  func(rng *rand.Rand) []float64
+	}{
+		{"clusters-70/30-vs-30/70", func(rng *rand.Rand) []float64 { return clusteredCost(rng, n, 0.7, 0.3) }},
+		{"clusters-90/10-vs-50/50", func(rng *rand.Rand) []float64 { return clusteredCost(rng, n, 0.9, 0.5) }},
+		{"integer-ties-0..2", func(rng *rand.Rand) []float64 {
+			c := make([]float64, n*n)
+			for i := range c {
+				c[i] = float64(rng.IntN(3))
+			}
+			return c
+		}},
+		{"uniform", func(rng *rand.Rand) []float64 {
+			c := make([]float64, n*n)
+			for i := range c {
+				c[i] = rng.Float64()
+			}
+			return c
+		}},
+		{"rank-one", func(rng *rand.Rand) []float64 {
+			// cost[i, j] = a_i + b_j: every permutation is optimal.
+			c := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				ai := rng.Float64()
+				for j := 0; j < n; j++ {
+					c[i*n+j] = ai + float64(j)
+				}
+			}
+			return c
+		}},
+		{"cheap-columns", func(rng *rand.Rand) []float64 {
+			// Every row's cheapest entries are in columns 0..4.
+			c := make([]float64, n*n)
+			for i := range c {
+				c[i] = 10 + rng.Float64()
+				if i%n < 5 {
+					c[i] = rng.Float64()
+				}
+			}
+			return c
+		}},
+	}
+	var a Assigner
+	perm := make([]int, n)
+	repairedSparse, fellBack := 0, 0
+	for _, g := range gens {
+		for seed := uint64(0); seed < 2; seed++ {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			cost := g.gen(rng)
+			want := hungarian(cost, n)
+			for _, k := range []int{1, 2, 4, candidatesPerRow(n)} {
+				name := fmt.Sprintf("%s seed %d k %d", g.name, seed, k)
+				total, err := a.solve(cost, n, perm, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPerm(t, cost, n, perm, total)
+				if math.Abs(total-want) > 1e-9*(1+math.Abs(want)) {
+					t.Fatalf("%s: total %v, Hungarian %v", name, total, want)
+				}
+				checkDuals(t, name, &a, cost, n, perm, total)
+				if k <= 2 && g.name != "rank-one" && a.repairs == 0 && a.widened == 0 {
+					t.Errorf("%s: the dual check never repaired anything (rounds %d)", name, a.rounds)
+				}
+				if a.denseFallback {
+					fellBack++
+				} else if a.repairs > 0 {
+					repairedSparse++
+				}
+			}
+		}
+	}
+	if repairedSparse == 0 || fellBack == 0 {
+		t.Errorf("%d instances certified after sparse repairs, %d restarted dense: want both > 0", repairedSparse, fellBack)
+	}
+}
+
+// TestAssignmentFewCandidatesMatchesBruteForce repeats the brute-force check
+// for n ≤ 7 with one and two candidates per row, so that almost every
+// instance goes through widening and repair.
+func TestAssignmentFewCandidatesMatchesBruteForce(t *testing.T) {
+	var a Assigner
+	widened := 0
+	for n := 2; n <= 7; n++ {
+		for seed := 0; seed < 30; seed++ {
+			rng := rand.New(rand.NewPCG(uint64(seed), uint64(100+n)))
+			cost := make([]float64, n*n)
+			for i := range cost {
+				if seed%2 == 0 {
+					cost[i] = float64(rng.IntN(5))
+				} else {
+					cost[i] = rng.NormFloat64()
+				}
+			}
+			want := bruteForceAssignment(cost, n)
+			perm := make([]int, n)
+			for _, k := range []int{1, 2} {
+				total, err := a.solve(cost, n, perm, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPerm(t, cost, n, perm, total)
+				if math.Abs(total-want) > 1e-9*(1+math.Abs(want)) {
+					t.Fatalf("n=%d seed=%d k=%d: total %v, brute force %v", n, seed, k, total, want)
+				}
+				checkDuals(t, fmt.Sprintf("n=%d seed=%d k=%d", n, seed, k), &a, cost, n, perm, total)
+				widened += a.widened
+			}
+		}
+	}
+	if widened == 0 {
+		t.Error("no row was ever widened to its full row: the fallback path went untested")
+	}
+}
+
+func TestCandidatesPerRow(t *testing.T) {
+	for _, c := range []struct{ n, k int }{
+		{1, 16}, {256, 16}, {512, 16}, {513, 24}, {1000, 24}, {1024, 24}, {2048, 32}, {4096, 40}, {1 << 20, 64},
+	} {
+		if got := candidatesPerRow(c.n); got != c.k {
+			t.Errorf("candidatesPerRow(%d) = %d, want %d", c.n, got, c.k)
+		}
+	}
+}
+
+// TestAssignmentPointsMatchHungarian checks random point clouds at sizes
+// where the default candidate lists are much shorter than a row, in 2D and
+// 8D, against the Hungarian method.
+func TestAssignmentPointsMatchHungarian(t *testing.T) {
+	var a Assigner
+	for _, c := range []struct{ n, d int }{{300, 2}, {300, 8}, {500, 2}} {
+		rng := rand.New(rand.NewPCG(uint64(c.n), uint64(c.d)))
+		cost := randomPointsCost(rng, c.n, c.d)
+		perm := make([]int, c.n)
+		total, err := a.Solve(cost, c.n, perm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPerm(t, cost, c.n, perm, total)
+		if want := hungarian(cost, c.n); math.Abs(total-want) > 1e-9*(1+math.Abs(want)) {
+			t.Fatalf("n=%d d=%d: total %v, Hungarian %v", c.n, c.d, total, want)
+		}
+		checkDuals(t, fmt.Sprintf("n=%d d=%d", c.n, c.d), &a, cost, c.n, perm, total)
 	}
 }

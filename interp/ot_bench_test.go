@@ -70,3 +70,37 @@ func BenchmarkPairExact(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAssignmentHard times the exact assignment on instances where the
+// sparse candidate graph misleads, n = 1024: two far clusters holding 70% /
+// 30% of the sources and 30% / 70% of the targets (Solve falls back to dense
+// JV), and integer costs in 0..9 with heavy ties.
+func BenchmarkAssignmentHard(b *testing.B) {
+	const n = 1024
+	gens := []struct {
+		name string
+		gen  func(rng *rand.Rand) []float64
+	}{
+		{"clusters", func(rng *rand.Rand) []float64 { return clusteredCost(rng, n, 0.7, 0.3) }},
+		{"ties", func(rng *rand.Rand) []float64 {
+			c := make([]float64, n*n)
+			for i := range c {
+				c[i] = float64(rng.IntN(10))
+			}
+			return c
+		}},
+	}
+	for _, g := range gens {
+		b.Run(g.name, func(b *testing.B) {
+			cost := g.gen(rand.New(rand.NewPCG(5, n)))
+			perm := make([]int, n)
+			var a Assigner
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := a.Solve(cost, n, perm); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
