@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/interp"
@@ -201,5 +202,31 @@ func TestLFMConfigErrors(t *testing.T) {
 	}
 	if _, err := TrainLFM(context.Background(), x, 100, nil, 0, 2, c, nil); err == nil {
 		t.Errorf("a learning rate of 1e30 trained without error")
+	}
+}
+
+// A time budget per block ends training early for every trainer.
+func TestBlockSecondsStopsTraining(t *testing.T) {
+	x := make([]float64, 400)
+	for i := range x {
+		x[i] = float64(i%17)/8 - 1
+	}
+	o := Optim{Iters: 1 << 30, BatchSize: 32, LR: 1e-3, BlockSeconds: 0.2, Seed: 1}
+	net := nn.Spec{Hidden: []int{8}, Act: nn.Tanh, Beta: 1}
+	start := time.Now()
+	if _, err := TrainLFM(context.Background(), x, 200, nil, 0, 2, LFMConfig{Optim: o, Gammas: []float64{0.1}, Net: net, Push: ode.Options{Method: ode.Euler, Steps: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TrainMLE(context.Background(), x, 200, nil, 0, 2, MLEConfig{Optim: o, Blocks: 1, Net: net, RK4Steps: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TrainFM(context.Background(), x, 200, nil, 0, 2, FMConfig{Optim: o, Net: net}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TrainJKO(context.Background(), x, 200, nil, 0, 2, JKOConfig{Optim: o, Steps: []float64{0.5}, Net: net, Push: ode.Options{Method: ode.RK4, Steps: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("four trainers with a 0.2 s budget took %v", el)
 	}
 }

@@ -328,6 +328,9 @@ func TrainMLE(ctx context.Context, x []float64, n int, val []float64, nv, d int,
 				return nil, err
 			}
 		}
+		if op.expired() {
+			break
+		}
 	}
 	if err := validate(cfg.Iters); err != nil {
 		return nil, err
