@@ -660,21 +660,15 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 		if err != nil {
 			return br, fmt.Errorf("step %d: %w", step, err)
 		}
-		if math.IsNaN(t.Loss) || math.IsInf(t.Loss, 0) {
-			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, t.Loss)
+		if err := checkLoss(step, t.Loss); err != nil {
+			return br, err
 		}
 		op.step(step)
-		prog.Step(t.Loss)
-		if m, ok := op.record(step, t.Loss); ok {
-			br.LossCurve = append(br.LossCurve, m)
-			br.FinalLoss = m
+		stop, err := op.endStep(step, t.Loss, prog, &br.LossCurve, &br.FinalLoss, validate)
+		if err != nil {
+			return br, err
 		}
-		if cfg.valDue(step) {
-			if err := validate(step + 1); err != nil {
-				return br, err
-			}
-		}
-		if op.expired() {
+		if stop {
 			break
 		}
 	}

@@ -249,21 +249,13 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		fb.fill(b, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
 		net.Forward(fb.xt, fb.t, b, fb.v)
 		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return br, fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, loss)
+		if err := checkLoss(step, loss); err != nil {
+			return br, err
 		}
 		clear(op.grad)
 		net.Backward(fb.dv, op.grad, nil)
 		op.step(step)
-		prog.Step(loss)
-		if m, ok := op.record(step, loss); ok {
-			br.LossCurve = append(br.LossCurve, m)
-			br.FinalLoss = m
-		}
-		if cfg.valDue(step) {
-			validate(step + 1)
-		}
-		if op.expired() {
+		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {
 			break
 		}
 	}

@@ -313,22 +313,16 @@ func TrainMLE(ctx context.Context, x []float64, n int, val []float64, nv, d int,
 		if err != nil {
 			return nil, fmt.Errorf("mle: step %d: %w", step, err)
 		}
-		if math.IsNaN(t.Loss) || math.IsInf(t.Loss, 0) {
-			return nil, fmt.Errorf("mle: step %d: loss is %g (try a lower learning rate or stronger clipping)", step, t.Loss)
+		if err := checkLoss(step, t.Loss); err != nil {
+			return nil, fmt.Errorf("mle: %w", err)
 		}
 		op.step(step)
 		lb.scatter(params)
-		prog.Step(t.Loss)
-		if mv, ok := op.record(step, t.Loss); ok {
-			res.LossCurve = append(res.LossCurve, mv)
-			res.FinalLoss = mv
+		stop, err := op.endStep(step, t.Loss, prog, &res.LossCurve, &res.FinalLoss, validate)
+		if err != nil {
+			return nil, err
 		}
-		if cfg.valDue(step) {
-			if err := validate(step + 1); err != nil {
-				return nil, err
-			}
-		}
-		if op.expired() {
+		if stop {
 			break
 		}
 	}

@@ -100,12 +100,6 @@ func (o *Optim) validate(prefix string) error {
 // finitePos reports whether v is positive and finite.
 func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 
-// valDue reports whether an intermediate validation is due after the 0-based
-// step (the final one, after the last step, is always done by the caller).
-func (o *Optim) valDue(step int) bool {
-	return o.ValEvery > 0 && (step+1)%o.ValEvery == 0 && step != o.Iters-1
-}
-
 // blockOptim is the optimizer state of one block's training: Adam with the
 // StepLR schedule, gradient clipping, the optional EMA of the weights (with
 // warm-up), the best weights seen by validation and the loss curve.
@@ -123,6 +117,7 @@ type blockOptim struct {
 
 	lossEvery int
 	iters     int
+	valEvery  int
 	acc       float64
 	cnt       int
 	deadline  time.Time
@@ -141,6 +136,7 @@ func (o *Optim) newBlockOptim(params []float32) *blockOptim {
 		bestLoss:  math.Inf(1),
 		lossEvery: lossEveryFor(o.LossEvery, o.Iters),
 		iters:     o.Iters,
+		valEvery:  o.ValEvery,
 	}
 	if o.EMA > 0 {
 		op.ema = nn.NewEMA(params, o.EMA)
@@ -226,4 +222,31 @@ func lossEveryFor(configured, iters int) int {
 		return configured
 	}
 	return max(1, min(50, iters/20))
+}
+
+// checkLoss returns an error naming the step when the loss is NaN or ±Inf:
+// training stops at the first non-finite loss.
+func checkLoss(step int, loss float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("step %d: loss is %g (try a lower learning rate or stronger clipping)", step, loss)
+	}
+	return nil
+}
+
+// endStep finishes the 0-based step after its update: it reports the loss to
+// prog, extends the loss curve (*curve, with *last its newest point), runs
+// validate(step+1) when an intermediate validation is due, and reports
+// whether the block's time budget is spent (stop).
+func (op *blockOptim) endStep(step int, loss float64, prog Progress, curve *[]float64, last *float64, validate func(step int) error) (stop bool, err error) {
+	prog.Step(loss)
+	if m, ok := op.record(step, loss); ok {
+		*curve = append(*curve, m)
+		*last = m
+	}
+	if op.valEvery > 0 && (step+1)%op.valEvery == 0 && step != op.iters-1 {
+		if err := validate(step + 1); err != nil {
+			return true, err
+		}
+	}
+	return op.expired(), nil
 }
