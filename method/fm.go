@@ -132,11 +132,8 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if n < 1 || d < 1 || len(x) != n*d {
-		return nil, fmt.Errorf("fm: training data has %d values, want n×d = %d×%d", len(x), n, d)
-	}
-	if nv < 0 || len(val) != nv*d {
-		return nil, fmt.Errorf("fm: validation data has %d values, want %d×%d", len(val), nv, d)
+	if err := checkData("fm", x, n, val, nv, d); err != nil {
+		return nil, err
 	}
 	src, err := fmSource(cfg.Source, nil, d)
 	if err != nil {

@@ -381,11 +381,8 @@ func TrainJKO(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if n < 1 || d < 1 || len(x) != n*d {
-		return nil, fmt.Errorf("jko: training data has %d values, want n×d = %d×%d", len(x), n, d)
-	}
-	if nv < 0 || len(val) != nv*d {
-		return nil, fmt.Errorf("jko: validation data has %d values, want %d×%d", len(val), nv, d)
+	if err := checkData("jko", x, n, val, nv, d); err != nil {
+		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	if prog == nil {

@@ -101,11 +101,8 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if n < 1 || d < 1 || len(x) != n*d {
-		return nil, fmt.Errorf("lfm: training data has %d values, want n×d = %d×%d", len(x), n, d)
-	}
-	if nv < 0 || len(val) != nv*d {
-		return nil, fmt.Errorf("lfm: validation data has %d values, want %d×%d", len(val), nv, d)
+	if err := checkData("lfm", x, n, val, nv, d); err != nil {
+		return nil, err
 	}
 	if prog == nil {
 		prog = noProgress{}

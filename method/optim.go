@@ -250,3 +250,15 @@ func (op *blockOptim) endStep(step int, loss float64, prog Progress, curve *[]fl
 	}
 	return op.expired(), nil
 }
+
+// checkData checks the shapes of a trainer's training (n×d) and validation
+// (nv×d, possibly empty) matrices; errors start with prefix.
+func checkData(prefix string, x []float64, n int, val []float64, nv, d int) error {
+	if n < 1 || d < 1 || len(x) != n*d {
+		return fmt.Errorf("%s: training data has %d values, want n×d = %d×%d", prefix, len(x), n, d)
+	}
+	if nv < 0 || len(val) != nv*d {
+		return fmt.Errorf("%s: validation data has %d values, want %d×%d", prefix, len(val), nv, d)
+	}
+	return nil
+}
