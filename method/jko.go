@@ -633,24 +633,12 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 		return nil
 	}
 
-	perm := rng.Perm(n)
-	pos := 0
+	batches := newEpochBatcher(n, rng)
 	for step := 0; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return br, err
 		}
-		for i := 0; i < b; i++ {
-			if pos == n {
-				rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
-				pos = 0
-			}
-			src := pool[perm[pos]*d : (perm[pos]+1)*d]
-			dst := lb.x0[i*d : (i+1)*d]
-			for j := range src {
-				dst[j] = float32(src[j])
-			}
-			pos++
-		}
+		batches.fill(pool, d, lb.x0, b)
 		drawProbe(cfg.Probe, rng, lb.eps[:b*d])
 		clear(op.grad)
 		t, err := lb.eval(ctx, op.grad)

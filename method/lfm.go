@@ -225,24 +225,12 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		}
 	}
 
-	perm := rng.Perm(n)
-	pos := 0
+	batches := newEpochBatcher(n, rng)
 	for step := 0; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return br, err
 		}
-		for i := 0; i < b; i++ {
-			if pos == n {
-				rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
-				pos = 0
-			}
-			src := pool[perm[pos]*d : (perm[pos]+1)*d]
-			dst := fb.x0[i*d : (i+1)*d]
-			for j := range src {
-				dst[j] = float32(src[j])
-			}
-			pos++
-		}
+		batches.fill(pool, d, fb.x0, b)
 		fb.fill(b, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
 		net.Forward(fb.xt, fb.t, b, fb.v)
 		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)

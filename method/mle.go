@@ -288,20 +288,12 @@ func TrainMLE(ctx context.Context, x []float64, n int, val []float64, nv, d int,
 	label := fmt.Sprintf("MLE, %d block(s)", cfg.Blocks)
 	prog.StartBlock(0, 1, cfg.Iters, label)
 	defer prog.EndBlock()
-	perm := rng.Perm(n)
-	pos := 0
+	batches := newEpochBatcher(n, rng)
 	for step := 0; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("mle: step %d: %w", step, err)
 		}
-		for i := 0; i < b; i++ {
-			if pos == n {
-				rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
-				pos = 0
-			}
-			toF32(lb.x0[i*d:(i+1)*d], x[perm[pos]*d:(perm[pos]+1)*d])
-			pos++
-		}
+		batches.fill(x, d, lb.x0, b)
 		for k := range lb.eps {
 			drawProbe(cfg.Probe, rng, lb.eps[k][:b*d])
 		}

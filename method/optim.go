@@ -3,6 +3,7 @@ package method
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/iterflow/iterflow/nn"
@@ -249,6 +250,32 @@ func (op *blockOptim) endStep(step int, loss float64, prog Progress, curve *[]fl
 		}
 	}
 	return op.expired(), nil
+}
+
+// epochBatcher draws minibatch rows of an n-row pool without replacement
+// within an epoch: a fresh random permutation per pass over the pool.
+type epochBatcher struct {
+	n    int
+	perm []int
+	pos  int
+	rng  *rand.Rand
+}
+
+func newEpochBatcher(n int, rng *rand.Rand) *epochBatcher {
+	return &epochBatcher{n: n, perm: rng.Perm(n), rng: rng}
+}
+
+// fill copies the next b rows of pool (n×d) into dst (b×d, float32).
+func (e *epochBatcher) fill(pool []float64, d int, dst []float32, b int) {
+	for i := 0; i < b; i++ {
+		if e.pos == e.n {
+			e.rng.Shuffle(e.n, func(a, c int) { e.perm[a], e.perm[c] = e.perm[c], e.perm[a] })
+			e.pos = 0
+		}
+		r := e.perm[e.pos]
+		toF32(dst[i*d:(i+1)*d], pool[r*d:(r+1)*d])
+		e.pos++
+	}
 }
 
 // checkData checks the shapes of a trainer's training (n×d) and validation
