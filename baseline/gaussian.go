@@ -1,5 +1,10 @@
-// Package baseline holds reference density models that flows are compared
-// against: a full-covariance Gaussian fitted by maximum likelihood.
+// Package baseline holds the classical density models that flows are
+// compared against: a full-covariance Gaussian fitted by maximum likelihood
+// (FitGaussian), a full-covariance Gaussian mixture fitted by EM with K
+// chosen on validation data (FitGMM, SelectGMM), and a Gaussian kernel
+// density estimate with its bandwidth chosen on validation data (FitKDE,
+// SelectKDE). Every model reports LogProb in nats per row of an n×d
+// row-major matrix.
 package baseline
 
 import (

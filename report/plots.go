@@ -105,8 +105,18 @@ func scatterPlot(pn ScatterPanel) (*plot.Plot, error) {
 // and the series if there are no series, a series has len(X) != len(Y) or no
 // points, a value is NaN or ±Inf, or the file cannot be written.
 func LinesPNG(path, title, xlabel, ylabel string, series []Series) error {
+	p, err := linesPlot(title, xlabel, ylabel, series, false)
+	if err != nil {
+		return fmt.Errorf("lines %s: %w", path, err)
+	}
+	return drawFigure(path, "", [][]*plot.Plot{{p}}, lineWInches*vg.Inch, panelInches*vg.Inch)
+}
+
+// linesPlot builds the plot of LinesPNG. With implicitX a series with nil X
+// is drawn against 0, 1, …, len(Y)−1.
+func linesPlot(title, xlabel, ylabel string, series []Series, implicitX bool) (*plot.Plot, error) {
 	if len(series) == 0 {
-		return fmt.Errorf("lines %s: no series", path)
+		return nil, fmt.Errorf("no series")
 	}
 	p := plot.New()
 	p.Title.Text = title
@@ -114,22 +124,29 @@ func LinesPNG(path, title, xlabel, ylabel string, series []Series) error {
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	for k, s := range series {
-		if len(s.X) != len(s.Y) {
-			return fmt.Errorf("lines %s: series %d (%q): len(X) = %d, len(Y) = %d", path, k, s.Name, len(s.X), len(s.Y))
-		}
-		if len(s.X) == 0 {
-			return fmt.Errorf("lines %s: series %d (%q): no points", path, k, s.Name)
-		}
-		xys := make(plotter.XYs, len(s.X))
-		for i := range xys {
-			if !finite(s.X[i]) || !finite(s.Y[i]) {
-				return fmt.Errorf("lines %s: series %d (%q): point %d = (%v, %v) is not finite", path, k, s.Name, i, s.X[i], s.Y[i])
+		xs := s.X
+		if implicitX && xs == nil {
+			xs = make([]float64, len(s.Y))
+			for i := range xs {
+				xs[i] = float64(i)
 			}
-			xys[i].X, xys[i].Y = s.X[i], s.Y[i]
+		}
+		if len(xs) != len(s.Y) {
+			return nil, fmt.Errorf("series %d (%q): len(X) = %d, len(Y) = %d", k, s.Name, len(xs), len(s.Y))
+		}
+		if len(xs) == 0 {
+			return nil, fmt.Errorf("series %d (%q): no points", k, s.Name)
+		}
+		xys := make(plotter.XYs, len(xs))
+		for i := range xys {
+			if !finite(xs[i]) || !finite(s.Y[i]) {
+				return nil, fmt.Errorf("series %d (%q): point %d = (%v, %v) is not finite", k, s.Name, i, xs[i], s.Y[i])
+			}
+			xys[i].X, xys[i].Y = xs[i], s.Y[i]
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
-			return fmt.Errorf("lines %s: series %d (%q): %w", path, k, s.Name, err)
+			return nil, fmt.Errorf("series %d (%q): %w", k, s.Name, err)
 		}
 		l.LineStyle.Color = plotutil.Color(k)
 		l.LineStyle.Width = vg.Points(1.5)
@@ -138,7 +155,7 @@ func LinesPNG(path, title, xlabel, ylabel string, series []Series) error {
 			p.Legend.Add(s.Name, l)
 		}
 	}
-	return drawFigure(path, "", [][]*plot.Plot{{p}}, lineWInches*vg.Inch, panelInches*vg.Inch)
+	return p, nil
 }
 
 // HistogramsPNG writes a grid of marginal histograms, one panel per column
