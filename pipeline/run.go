@@ -85,6 +85,9 @@ type Options struct {
 	Log io.Writer
 	// Progress receives per-block training progress (nil: none).
 	Progress method.Progress
+	// Counter follows the evaluation and sampling after training, in rows
+	// (nil: none).
+	Counter Counter
 	// Version is recorded in metrics.json.
 	Version string
 	// Overwrite replaces an existing, non-empty run directory; without it Run
@@ -103,48 +106,13 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			fmt.Fprintf(opt.Log, format+"\n", args...)
 		}
 	}
-	ds, err := LoadDataset(&cfg)
+	sp, err := PrepareSplits(&cfg)
 	if err != nil {
 		return nil, err
 	}
+	ds, deq, train, val, test := sp.Dataset, sp.Dequantized, sp.Train, sp.Val, sp.Test
+	n, d := sp.N, sp.D
 	tab := ds.Table
-	n, d := tab.N, tab.D
-	if n < 50 {
-		return nil, fmt.Errorf("data %s: %d rows is too few; need at least 50 to split into train, validation and test", ds.Name, n)
-	}
-	if n < 2*d {
-		return nil, fmt.Errorf("data %s: %d rows for %d columns; need at least twice as many rows as columns", ds.Name, n, d)
-	}
-
-	// A constant column has no density; dequantizing it would only model the
-	// noise. Image data keep theirs (dequantization makes them uniform pixels).
-	if cc := data.ConstantColumns(tab); len(cc) > 0 && ds.ImageH == 0 && cfg.Dequantize != "all" {
-		j := cc[0]
-		return nil, fmt.Errorf("data %s: column %d (%q) is constant (value %g); drop it with --columns", ds.Name, j, tab.Names[j], tab.X[j])
-	}
-	// Dequantize integer columns once (seeded), then split. Image data
-	// (integer pixels) are dequantized in every column.
-	var deq []bool
-	switch {
-	case ds.Toy && cfg.Dequantize == "auto":
-		deq = make([]bool, d)
-	case cfg.Dequantize == "auto" && ds.ImageH == 0:
-		deq = data.IntegerColumns(tab)
-	case cfg.Dequantize == "all" || cfg.Dequantize == "auto":
-		deq = make([]bool, d)
-		for j := range deq {
-			deq[j] = true
-		}
-	default: // "none"
-		deq = make([]bool, d)
-	}
-	x := append([]float64(nil), tab.X...)
-	tabq := &data.Table{X: x, N: n, D: d, Names: tab.Names}
-	data.Dequantize(x, n, d, deq, rand.New(rand.NewPCG(cfg.Seed, 0xd0)))
-	train, val, test, err := data.Split(tabq, cfg.ValFrac, cfg.TestFrac, cfg.Seed)
-	if err != nil {
-		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
-	}
 	std, err := data.FitStandardizer(train)
 	if err != nil {
 		return nil, fmt.Errorf("data %s: %w (drop the column with --columns)", ds.Name, err)
@@ -205,7 +173,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if m.Source == "" {
 		logf("evaluating the test log-likelihood: %s, %s trace, %d rows", cfg.Eval.Describe(), trace, test.N)
 		t1 := time.Now()
-		lp, lst, err := m.LogProb(ctx, test.X, test.N, fopt)
+		lp, lst, err := LogProbRows(ctx, m, test.X, test.N, fopt, opt.Counter, "test log-likelihood")
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: %w", err)
 		}
@@ -230,7 +198,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	// Samples for the pictures.
 	sopt := flow.Options{Solver: eopt, BatchSize: cfg.Eval.BatchSize, Rand: rand.New(rand.NewPCG(cfg.Seed, 0x5a))}
 	t2 := time.Now()
-	samples, sst, err := m.Sample(ctx, cfg.Eval.Samples, sopt)
+	samples, sst, err := SampleRows(ctx, m, cfg.Eval.Samples, sopt, opt.Counter, "samples")
 	if err != nil {
 		return nil, fmt.Errorf("sample: %w", err)
 	}
@@ -250,6 +218,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		Blocks: tr.blocks, Passes: tr.passes, Schedule: tr.summary,
 		NLLDefined: m.Source == "", Source: cfg.Source, Straightness: tr.straightness,
 		SampleSlicedW2: quality.slicedW2, SampleMMD2: quality.mmd2, MMDBandwidth: quality.bw, FewStep: quality.fewStep,
+		LossCurves: tr.curves, LossEvery: tr.lossEvery, Movement: tr.movement,
 	}
 	if d > 0 {
 		met.TestBitsPerDim = nll / (float64(d) * math.Ln2)

@@ -78,6 +78,15 @@ type Metrics struct {
 	Blocks any `json:"blocks"`
 	// Passes holds JKO-iFlow's passes (first, reparametrized, refined).
 	Passes []method.JKOPass `json:"passes,omitempty"`
+
+	// LossCurves are the per-block training-loss curves drawn in loss.png,
+	// one point per LossEvery[k] steps of block k; Movement is E|x − T(x)|²
+	// per block of the final pass (movement.png). Non-finite points are
+	// written as null (read back as 0). They let `iterflow plot` redraw a
+	// run's pictures.
+	LossCurves [][]float64 `json:"-"`
+	LossEvery  []int       `json:"loss_every,omitempty"`
+	Movement   []float64   `json:"-"`
 }
 
 func writeRun(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *Metrics, test *data.Table, samples []float64, tr *trained, m *model.Model) error {
@@ -97,7 +106,18 @@ func writeRun(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *Me
 	}
 	safe := *met
 	safe.Blocks = scrubNonFinite(reflect.ValueOf(met.Blocks))
-	if err := checkpoint.WriteJSON(filepath.Join(dir, "metrics.json"), &safe); err != nil {
+	withCurves := struct {
+		*Metrics
+		LossCurves any `json:"loss_curves,omitempty"`
+		Movement   any `json:"movement,omitempty"`
+	}{Metrics: &safe}
+	if met.LossCurves != nil {
+		withCurves.LossCurves = scrubNonFinite(reflect.ValueOf(met.LossCurves))
+	}
+	if met.Movement != nil {
+		withCurves.Movement = scrubNonFinite(reflect.ValueOf(met.Movement))
+	}
+	if err := checkpoint.WriteJSON(filepath.Join(dir, "metrics.json"), &withCurves); err != nil {
 		return fmt.Errorf("write metrics: %w", err)
 	}
 

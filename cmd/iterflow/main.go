@@ -7,6 +7,14 @@
 //	iterflow train                       # LFM on the built-in digits
 //	iterflow train --data FILE.csv --columns 0-10
 //	iterflow train --config run.yaml
+//	iterflow sample RUN -n 1000 -o samples.csv
+//	iterflow logprob RUN DATA.csv -o logp.csv
+//	iterflow evaluate RUN --split test
+//	iterflow plot RUN
+//	iterflow completion bash             # shell completion script
+//
+// Global flags: --quiet (no progress or info lines; errors are still
+// printed) and --json (a machine-readable result on stdout).
 package main
 
 import (
@@ -56,13 +64,24 @@ func main() {
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "iterflow",
-		Short:         "Flow-based generative models as iterative algorithms in probability space",
-		Long:          "iterflow learns a probability density from samples with block-wise continuous normalizing flows\n(Local Flow Matching, JKO-iFlow), evaluates exact log-likelihoods and draws samples.",
+		Use:   "iterflow",
+		Short: "Flow-based generative models as iterative algorithms in probability space",
+		Long: `iterflow learns a probability density from samples with block-wise continuous normalizing flows
+(Local Flow Matching, JKO-iFlow), evaluates exact log-likelihoods and draws samples.
+
+A run directory (RUN), written by "iterflow train", holds the model, its config, metrics and plots;
+sample, logprob, evaluate and plot work on it. Progress bars with ETA go to stderr (plain lines with
+ETA when stderr is not a terminal); results go to stdout.
+
+Shell completion: "iterflow completion bash|zsh|fish|powershell" prints a completion script (see
+"iterflow completion bash --help" for how to load it); RUN arguments complete directory names.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newTrainCmd())
+	pf := root.PersistentFlags()
+	pf.BoolP("quiet", "q", false, "print no progress or info lines (errors are still printed; results still go to stdout)")
+	pf.Bool("json", false, "print the command's result as JSON on stdout, for scripts")
+	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd())
 	return root
 }

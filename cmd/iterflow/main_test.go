@@ -76,8 +76,7 @@ func TestEveryTrainFlagIsMapped(t *testing.T) {
 	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
 	var c pipeline.Config
 	var cfgPath, hidden, gammas, jkoSteps string
-	var quiet bool
-	bindTrainFlags(fs, &c, &cfgPath, &quiet, &hidden, &gammas, &jkoSteps)
+	bindTrainFlags(fs, &c, &cfgPath, &hidden, &gammas, &jkoSteps)
 	n := 0
 	fs.VisitAll(func(f *pflag.Flag) {
 		v := f.DefValue

@@ -1,17 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -20,7 +18,6 @@ func newTrainCmd() *cobra.Command {
 	def := pipeline.DefaultConfig()
 	var (
 		configPath string
-		quiet      bool
 		hidden     string
 		gammas     string
 		jkoSteps   string
@@ -37,7 +34,8 @@ With no flags it trains Local Flow Matching on the built-in UCI optical digits (
 --method jko trains JKO-iFlow; cfm, otcfm and rf the global flow-matching baselines (from N(0, I) or,
 with --source, from a 2D generator); mle maximum likelihood through the ODE. --data also takes a 2D generator: rose, checkerboard, 8gaussians, moons,
 pinwheel, 2spirals, circles, swissroll, tree, gaussian.
-Settings come from the method's defaults, then --config FILE.yaml, then the flags given explicitly.`,
+Settings come from the method's defaults, then --config FILE.yaml, then the flags given explicitly.
+Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run's metrics.json}).`,
 		Example: `  iterflow train
   iterflow train --data wine.csv --columns 0-10 --out runs/wine
   iterflow train --method jko --data rose
@@ -55,35 +53,37 @@ Settings come from the method's defaults, then --config FILE.yaml, then the flag
 			if err := applyFlags(cmd.Flags(), &cfg, &c, hidden, gammas, jkoSteps); err != nil {
 				return err
 			}
-			var log io.Writer = cmd.ErrOrStderr()
-			opt := pipeline.Options{Log: log, Version: version, Overwrite: force}
-			switch {
-			case quiet:
-				opt.Log = nil
-			case isTerminal(cmd.ErrOrStderr()):
-				opt.Progress = &barProgress{w: cmd.ErrOrStderr()}
-			default:
-				opt.Progress = &lineProgress{w: cmd.ErrOrStderr()}
-			}
+			log, prog, count := reporters(cmd)
+			opt := pipeline.Options{Log: log, Progress: prog, Counter: count, Version: version, Overwrite: force}
 			res, err := pipeline.Run(cmd.Context(), cfg, opt)
 			if err != nil {
 				return err
 			}
+			if _, jsonOut := globals(cmd); jsonOut {
+				met, err := os.ReadFile(filepath.Join(res.Dir, "metrics.json"))
+				if err != nil {
+					return fmt.Errorf("read back metrics: %w", err)
+				}
+				return printJSON(cmd.OutOrStdout(), struct {
+					Run     string          `json:"run"`
+					Metrics json.RawMessage `json:"metrics"`
+				}{res.Dir, met})
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), res.Dir)
 			return nil
 		},
+		ValidArgsFunction: cobra.NoFileCompletions,
 	}
-	bindTrainFlags(cmd.Flags(), &c, &configPath, &quiet, &hidden, &gammas, &jkoSteps)
+	bindTrainFlags(cmd.Flags(), &c, &configPath, &hidden, &gammas, &jkoSteps)
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing run in --out")
 	return cmd
 }
 
 // bindTrainFlags defines the flags of train on f, bound to c (and to the
 // strings that need parsing).
-func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, quiet *bool, hidden, gammas, jkoSteps *string) {
+func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hidden, gammas, jkoSteps *string) {
 	def := pipeline.DefaultConfig()
 	f.StringVar(configPath, "config", "", "YAML file with settings (keys as in a run's config.yaml; unknown keys are errors)")
-	f.BoolVarP(quiet, "quiet", "q", false, "print only the run directory")
 	f.StringVar(&c.Method, "method", def.Method, "training method: lfm (Local Flow Matching), jko (JKO-iFlow), cfm (I-CFM), otcfm (minibatch OT-CFM), rf (rectified flow + reflow) or mle (maximum likelihood, FFJORD/RNODE)")
 	f.StringVar(&c.Source, "source", "", "cfm/otcfm/rf: a 2D generator as the source instead of N(0, I) (no likelihood then)")
 	f.StringVar(&c.FM.Coupling, "coupling", "", "cfm/otcfm/rf: independent, exact or sinkhorn (default: the method's)")
@@ -159,7 +159,7 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			return
 		}
 		switch fl.Name {
-		case "config", "quiet", "force":
+		case "config", "quiet", "json", "force":
 		case "method":
 			cfg.Method = src.Method
 		case "data":
@@ -337,81 +337,4 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ",")
-}
-
-// barProgress draws one progress bar per block with the running loss.
-type barProgress struct {
-	w     io.Writer
-	bar   *progressbar.ProgressBar
-	label string
-	k, n  int
-	acc   float64
-	cnt   int
-}
-
-func (p *barProgress) StartBlock(k, total, iters int, label string) {
-	p.k, p.n, p.label = k, total, label
-	p.acc, p.cnt = 0, 0
-	p.bar = progressbar.NewOptions(iters,
-		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(fmt.Sprintf("block %d/%d (%s)", k+1, total, label)),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("steps"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetWidth(24),
-		progressbar.OptionThrottle(200_000_000),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }),
-	)
-}
-
-func (p *barProgress) Step(loss float64) {
-	p.acc += loss
-	p.cnt++
-	if p.cnt == 50 {
-		p.bar.Describe(fmt.Sprintf("block %d/%d (%s) loss %.4f", p.k+1, p.n, p.label, p.acc/float64(p.cnt)))
-		p.acc, p.cnt = 0, 0
-	}
-	_ = p.bar.Add(1)
-}
-
-func (p *barProgress) EndBlock() {
-	_ = p.bar.Finish()
-}
-
-// lineProgress writes one line per finished block, for logs that are not a
-// terminal (no carriage-return redraws).
-type lineProgress struct {
-	w           io.Writer
-	k, n, steps int
-	label       string
-	acc         float64
-	cnt         int
-	start       time.Time
-}
-
-func (p *lineProgress) StartBlock(k, total, iters int, label string) {
-	p.k, p.n, p.label, p.steps, p.acc, p.cnt, p.start = k, total, label, 0, 0, 0, time.Now()
-}
-
-func (p *lineProgress) Step(loss float64) {
-	p.steps++
-	p.acc += loss
-	p.cnt++
-	if p.cnt > 50 {
-		p.acc, p.cnt = loss, 1
-	}
-}
-
-func (p *lineProgress) EndBlock() {
-	mean := 0.0
-	if p.cnt > 0 {
-		mean = p.acc / float64(p.cnt)
-	}
-	fmt.Fprintf(p.w, "block %d/%d (%s): %d steps, loss %.4f, %.1f s\n", p.k+1, p.n, p.label, p.steps, mean, time.Since(p.start).Seconds())
-}
-
-// isTerminal reports whether w is a terminal (progress bars redraw in place).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/iterflow/iterflow/method"
+	"github.com/iterflow/iterflow/pipeline"
+)
+
+// globals returns the root's persistent flags --quiet and --json.
+func globals(cmd *cobra.Command) (quiet, jsonOut bool) {
+	quiet, _ = cmd.Flags().GetBool("quiet")
+	jsonOut, _ = cmd.Flags().GetBool("json")
+	return quiet, jsonOut
+}
+
+// reporters returns where a command's info lines, training progress and row
+// counters go: nothing with --quiet, progress bars with ETA when stderr is a
+// terminal, plain lines with ETA otherwise.
+func reporters(cmd *cobra.Command) (log io.Writer, prog method.Progress, count pipeline.Counter) {
+	quiet, _ := globals(cmd)
+	if quiet {
+		return nil, nil, nil
+	}
+	w := cmd.ErrOrStderr()
+	if isTerminal(w) {
+		return w, &barProgress{w: w}, &barCounter{w: w}
+	}
+	return w, &lineProgress{w: w}, &lineCounter{w: w, every: 10 * time.Second}
+}
+
+// infof writes an info line to log unless it is nil (--quiet).
+func infof(log io.Writer, format string, args ...any) {
+	if log != nil {
+		fmt.Fprintf(log, format+"\n", args...)
+	}
+}
+
+// barProgress draws one progress bar per block with the running loss and ETA.
+type barProgress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	label string
+	k, n  int
+	acc   float64
+	cnt   int
+}
+
+func (p *barProgress) StartBlock(k, total, iters int, label string) {
+	p.k, p.n, p.label = k, total, label
+	p.acc, p.cnt = 0, 0
+	p.bar = progressbar.NewOptions(iters,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription(fmt.Sprintf("block %d/%d (%s)", k+1, total, label)),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("steps"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionThrottle(200_000_000),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }),
+	)
+}
+
+func (p *barProgress) Step(loss float64) {
+	p.acc += loss
+	p.cnt++
+	if p.cnt == 50 {
+		p.bar.Describe(fmt.Sprintf("block %d/%d (%s) loss %.4f", p.k+1, p.n, p.label, p.acc/float64(p.cnt)))
+		p.acc, p.cnt = 0, 0
+	}
+	_ = p.bar.Add(1)
+}
+
+func (p *barProgress) EndBlock() {
+	_ = p.bar.Finish()
+}
+
+// lineProgress writes one line per finished block, with the ETA of the
+// remaining blocks, and a line with the block's ETA every 30 s within a long
+// block, for logs that are not a terminal (no carriage-return redraws).
+type lineProgress struct {
+	w            io.Writer
+	k, n, steps  int
+	iters        int
+	label        string
+	acc          float64
+	cnt          int
+	start, first time.Time
+	last         time.Time
+}
+
+func (p *lineProgress) StartBlock(k, total, iters int, label string) {
+	p.k, p.n, p.label, p.iters, p.steps, p.acc, p.cnt = k, total, label, iters, 0, 0, 0
+	p.start = time.Now()
+	p.last = p.start
+	if k == 0 || p.first.IsZero() {
+		p.first = p.start
+	}
+}
+
+func (p *lineProgress) Step(loss float64) {
+	p.steps++
+	p.acc += loss
+	p.cnt++
+	if p.cnt > 50 {
+		p.acc, p.cnt = loss, 1
+	}
+	if p.steps%16 == 0 {
+		if now := time.Now(); now.Sub(p.last) >= 30*time.Second && p.steps < p.iters {
+			p.last = now
+			el := now.Sub(p.start)
+			eta := time.Duration(float64(el) * float64(p.iters-p.steps) / float64(p.steps))
+			fmt.Fprintf(p.w, "block %d/%d (%s): step %d/%d, loss %.4f, ETA %s for this block\n", p.k+1, p.n, p.label, p.steps, p.iters, p.acc/float64(p.cnt), fmtDur(eta))
+		}
+	}
+}
+
+func (p *lineProgress) EndBlock() {
+	mean := 0.0
+	if p.cnt > 0 {
+		mean = p.acc / float64(p.cnt)
+	}
+	now := time.Now()
+	eta := ""
+	if left := p.n - p.k - 1; left > 0 {
+		perBlock := now.Sub(p.first) / time.Duration(p.k+1)
+		eta = fmt.Sprintf(", ETA %s for %d more blocks", fmtDur(perBlock*time.Duration(left)), left)
+	}
+	fmt.Fprintf(p.w, "block %d/%d (%s): %d steps, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, p.steps, mean, now.Sub(p.start).Seconds(), eta)
+}
+
+// barCounter draws a progress bar over rows with ETA.
+type barCounter struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func (c *barCounter) Start(label string, total int) {
+	c.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(c.w),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionThrottle(200_000_000),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(c.w) }),
+	)
+}
+
+func (c *barCounter) Add(n int) { _ = c.bar.Add(n) }
+
+func (c *barCounter) Finish() { _ = c.bar.Finish() }
+
+// lineCounter writes a line with the ETA at most every `every` while rows are
+// processed, and one line at the end.
+type lineCounter struct {
+	w           io.Writer
+	every       time.Duration
+	label       string
+	total, done int
+	start, last time.Time
+}
+
+func (c *lineCounter) Start(label string, total int) {
+	c.label, c.total, c.done = label, total, 0
+	c.start = time.Now()
+	c.last = c.start
+}
+
+func (c *lineCounter) Add(n int) {
+	c.done += n
+	now := time.Now()
+	if c.done >= c.total || now.Sub(c.last) < c.every {
+		return
+	}
+	c.last = now
+	el := now.Sub(c.start)
+	eta := time.Duration(float64(el) * float64(c.total-c.done) / float64(c.done))
+	fmt.Fprintf(c.w, "%s: %d/%d rows (%.0f%%), %s elapsed, ETA %s\n", c.label, c.done, c.total, 100*float64(c.done)/float64(c.total), fmtDur(el), fmtDur(eta))
+}
+
+func (c *lineCounter) Finish() {
+	fmt.Fprintf(c.w, "%s: %d/%d rows in %s\n", c.label, c.done, c.total, fmtDur(time.Since(c.start)))
+}
+
+// fmtDur formats a duration to 0.1 s below a minute, to the second above.
+func fmtDur(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+// isTerminal reports whether w is a terminal (progress bars redraw in place).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
