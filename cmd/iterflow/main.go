@@ -11,6 +11,7 @@
 //	iterflow logprob RUN DATA.csv -o logp.csv
 //	iterflow evaluate RUN --split test
 //	iterflow plot RUN
+//	iterflow serve RUN --addr 127.0.0.1:8080
 //	iterflow completion bash             # shell completion script
 //
 // Global flags: --quiet (no progress or info lines; errors are still
@@ -82,6 +83,6 @@ Shell completion: "iterflow completion bash|zsh|fish|powershell" prints a comple
 	pf := root.PersistentFlags()
 	pf.BoolP("quiet", "q", false, "print no progress or info lines (errors are still printed; results still go to stdout)")
 	pf.Bool("json", false, "print the command's result as JSON on stdout, for scripts")
-	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd())
+	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd(), newServeCmd())
 	return root
 }
