@@ -150,9 +150,9 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 	for _, tc := range []struct{ path, want string }{
-		{"x.xlsx", `load x.xlsx: unsupported extension ".xlsx" (supported: .csv, .tsv, .txt, .data, .npy, each optionally followed by .gz)`},
-		{"x.json.gz", `load x.json.gz: unsupported extension ".json.gz" (supported: .csv, .tsv, .txt, .data, .npy, each optionally followed by .gz)`},
-		{"noext", `load noext: no file extension (supported: .csv, .tsv, .txt, .data, .npy, each optionally followed by .gz)`},
+		{"x.xlsx", `load x.xlsx: unsupported extension ".xlsx" (supported: .csv, .tsv, .txt, .data, .npy (each optionally followed by .gz), .npz, .parquet)`},
+		{"x.json.gz", `load x.json.gz: unsupported extension ".json.gz" (supported: .csv, .tsv, .txt, .data, .npy (each optionally followed by .gz), .npz, .parquet)`},
+		{"noext", `load noext: no file extension (supported: .csv, .tsv, .txt, .data, .npy (each optionally followed by .gz), .npz, .parquet)`},
 	} {
 		if _, err := Load(tc.path); err == nil || err.Error() != tc.want {
 			t.Errorf("Load(%q) error = %v\nwant %s", tc.path, err, tc.want)

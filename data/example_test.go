@@ -2,6 +2,7 @@ package data_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/iterflow/iterflow/data"
@@ -52,4 +53,33 @@ func ExampleDigits() {
 	d := data.Digits()
 	fmt.Println(d.N, d.D, d.Names[9], d.Row(0)[:8])
 	// Output: 1797 64 pixel_1_1 [0 0 5 13 9 1 0 0]
+}
+
+func ExampleLogit() {
+	// Pixels in [0, 256) after dequantization, RealNVP's logit with Alpha 0.05.
+	l := &data.Logit{Lo: []float64{0, 0}, Hi: []float64{256, 256}, Alpha: 0.05}
+	x := []float64{128, 12.5}
+	logdet := make([]float64, 1)
+	if err := l.ForwardLogDet(x, 1, logdet); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("y = [%.4f %.4f], log|det| = %.4f\n", x[0], x[1], logdet[0])
+	_ = l.Inverse(x, 1)
+	fmt.Printf("back: [%.4f %.4f]\n", x[0], x[1])
+	fmt.Println(l.Forward([]float64{300, 0}, 1))
+	// Output:
+	// y = [0.0000 -2.2664], log|det| = -7.4511
+	// back: [128.0000 12.5000]
+	// logit: row 0, column 0: value 300 outside the bounds [0, 256]
+}
+
+func ExampleBitsPerDimScaled() {
+	// A uniform model on x/256 ∈ [0, 1)^784 has NLL 0 nats on that scale.
+	fmt.Printf("%.3f\n", data.BitsPerDimScaled(0, 784, 256))
+	// The same model in pixel units: NLL = 784·ln 256.
+	fmt.Printf("%.3f\n", data.BitsPerDim(784*math.Log(256), 784))
+	// Output:
+	// 8.000
+	// 8.000
 }

@@ -11,16 +11,61 @@ import (
 	"strings"
 )
 
-// Load reads the table stored at path, choosing the reader by extension
-// (case-insensitive): .csv, .txt and .data are read with ReadCSV (separator and
-// header detected), .tsv with ReadCSV and a tab separator, .npy with ReadNPY.
-// Each may carry a further .gz (e.g. "digits.csv.gz"), which is decompressed.
+// HeaderMode says whether the first row of a CSV file holds column names.
+type HeaderMode int
+
+// Header modes for LoadOptions.Header. The zero value detects the header.
+const (
+	// HeaderAuto treats the first non-blank row as a header if any of its
+	// cells is not a number.
+	HeaderAuto HeaderMode = iota
+	// HeaderPresent always reads the first non-blank row as column names.
+	HeaderPresent
+	// HeaderAbsent reads every row as data; columns are named "x0", "x1", ….
+	HeaderAbsent
+)
+
+// LoadOptions configures LoadWith. The zero value is what Load uses.
+type LoadOptions struct {
+	// Header applies to CSV-like files (.csv, .tsv, .txt, .data).
+	Header HeaderMode
+	// Comma is the CSV field separator, 0 to detect it (see CSVOptions.Comma;
+	// .tsv files default to a tab).
+	Comma rune
+	// Key names the array of an .npz file ("" = the only array; the file must
+	// then hold exactly one). When Key is "" and the path has the form
+	// "file.npz:KEY" (the last ".npz:" in the path, case-insensitive), KEY is
+	// taken from the path, so "train.npz:x" reads array "x" of train.npz.
+	Key string
+	// Columns, if not empty, selects columns after reading, with the syntax of
+	// Table.Select: 0-based indices, ranges and names, e.g. "0-3,alcohol".
+	Columns string
+}
+
+// Load reads the table stored at path with the default options (header and
+// separator detected, the only array of an .npz); see LoadWith.
+func Load(path string) (*Table, error) {
+	return LoadWith(path, LoadOptions{})
+}
+
+// LoadWith reads the table stored at path, choosing the reader by extension
+// (case-insensitive):
+//   - .csv, .txt, .data: ReadCSV (separator detected unless opt.Comma is set);
+//   - .tsv: ReadCSV with a tab separator unless opt.Comma is set;
+//   - .npy: ReadNPY;
+//   - .npz: ReadNPZ with opt.Key (or the key after "file.npz:");
+//   - .parquet: ReadParquet (its numeric columns).
+//
+// The CSV kinds and .npy may carry a further .gz (e.g. "digits.csv.gz"),
+// which is decompressed; .npz and .parquet are compressed internally. If
+// opt.Columns is set the result is Table.Select(opt.Columns).
 //
 // Errors start with "load <path>: " and cover a missing or unreadable file
 // (errors.Is(err, fs.ErrNotExist) holds for a missing one), an unsupported
-// extension (the message lists the supported ones) and the reader's errors.
-func Load(path string) (*Table, error) {
-	t, err := load(path)
+// extension (the message lists the supported ones), an invalid option, the
+// reader's errors and the column selection's errors.
+func LoadWith(path string, opt LoadOptions) (*Table, error) {
+	t, err := load(path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
@@ -28,22 +73,52 @@ func Load(path string) (*Table, error) {
 }
 
 // supportedExtensions is listed in Load's error for an unknown extension.
-const supportedExtensions = ".csv, .tsv, .txt, .data, .npy, each optionally followed by .gz"
+const supportedExtensions = ".csv, .tsv, .txt, .data, .npy (each optionally followed by .gz), .npz, .parquet"
 
-func load(path string) (*Table, error) {
+func load(path string, opt LoadOptions) (*Table, error) {
+	var hdr int
+	switch opt.Header {
+	case HeaderAuto:
+		hdr = -1
+	case HeaderPresent:
+		hdr = 1
+	case HeaderAbsent:
+		hdr = 0
+	default:
+		return nil, fmt.Errorf("invalid Header option %d (want HeaderAuto, HeaderPresent or HeaderAbsent)", opt.Header)
+	}
+	key := opt.Key
+	if key == "" {
+		if k := strings.LastIndex(strings.ToLower(path), ".npz:"); k >= 0 {
+			path, key = path[:k+len(".npz")], path[k+len(".npz:"):]
+			if key == "" {
+				return nil, errors.New(`empty array key after ".npz:"`)
+			}
+		}
+	}
 	name := strings.ToLower(filepath.Base(path))
 	gz := strings.HasSuffix(name, ".gz")
 	name = strings.TrimSuffix(name, ".gz")
 	ext := filepath.Ext(name)
 	var read func(io.Reader) (*Table, error)
+	var readAt func(io.ReaderAt, int64) (*Table, error)
 	switch ext {
 	case ".csv", ".txt", ".data":
-		read = func(r io.Reader) (*Table, error) { return ReadCSV(r, CSVOptions{Header: -1}) }
+		read = func(r io.Reader) (*Table, error) { return ReadCSV(r, CSVOptions{Comma: opt.Comma, Header: hdr}) }
 	case ".tsv":
-		read = func(r io.Reader) (*Table, error) { return ReadCSV(r, CSVOptions{Comma: '\t', Header: -1}) }
+		comma := opt.Comma
+		if comma == 0 {
+			comma = '\t'
+		}
+		read = func(r io.Reader) (*Table, error) { return ReadCSV(r, CSVOptions{Comma: comma, Header: hdr}) }
 	case ".npy":
 		read = ReadNPY
-	default:
+	case ".npz":
+		readAt = func(r io.ReaderAt, size int64) (*Table, error) { return ReadNPZ(r, size, key) }
+	case ".parquet":
+		readAt = ReadParquet
+	}
+	if (read == nil && readAt == nil) || (gz && readAt != nil) {
 		shown := ext
 		if gz {
 			shown += ".gz"
@@ -52,6 +127,9 @@ func load(path string) (*Table, error) {
 			return nil, fmt.Errorf("no file extension (supported: %s)", supportedExtensions)
 		}
 		return nil, fmt.Errorf("unsupported extension %q (supported: %s)", shown, supportedExtensions)
+	}
+	if key != "" && ext != ".npz" {
+		return nil, fmt.Errorf("array key %q given for a %s file (keys apply to .npz only)", key, ext)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -62,14 +140,36 @@ func load(path string) (*Table, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if gz {
-		zr, err := gzip.NewReader(f)
+	var t *Table
+	if readAt != nil {
+		st, err := f.Stat()
 		if err != nil {
-			return nil, fmt.Errorf("decompress: %w", err)
+			return nil, err
 		}
-		defer zr.Close()
-		r = zr
+		if st.IsDir() {
+			return nil, errors.New("is a directory")
+		}
+		t, err = readAt(f, st.Size())
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var r io.Reader = f
+		if gz {
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				return nil, fmt.Errorf("decompress: %w", err)
+			}
+			defer zr.Close()
+			r = zr
+		}
+		t, err = read(r)
+		if err != nil {
+			return nil, err
+		}
 	}
-	return read(r)
+	if opt.Columns != "" {
+		return t.Select(opt.Columns)
+	}
+	return t, nil
 }

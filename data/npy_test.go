@@ -152,34 +152,3 @@ func TestSharedMiniboone(t *testing.T) {
 		t.Fatalf("shape %d×%d, want 1523×43", tab.N, tab.D)
 	}
 }
-
-func FuzzReadNPY(f *testing.F) {
-	f.Add(writeNPY(f, []float32{1, 2, 3}))
-	f.Add(npyBytes("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 1), }", f64Bytes(binary.LittleEndian, 1, 2)))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tab, err := ReadNPY(bytes.NewReader(b))
-		if err == nil && len(tab.X) != tab.N*tab.D {
-			t.Fatalf("inconsistent table %d×%d with %d values", tab.N, tab.D, len(tab.X))
-		}
-	})
-}
-
-func FuzzReadCSV(f *testing.F) {
-	for _, s := range []string{"a,b\n1,2\n", "\"x y\";\"z\"\r\n1;2\r\n", "1 2\n3 4\n", "\"a\"\"b\",c\n1,2"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tab, err := ReadCSV(bytes.NewReader(b), CSVOptions{Header: -1})
-		if err != nil {
-			return
-		}
-		if len(tab.X) != tab.N*tab.D || len(tab.Names) != tab.D || tab.N == 0 {
-			t.Fatalf("inconsistent table %d×%d with %d values and %d names", tab.N, tab.D, len(tab.X), len(tab.Names))
-		}
-		for _, v := range tab.X {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("non-finite value %v accepted", v)
-			}
-		}
-	})
-}
