@@ -40,6 +40,12 @@ type Config struct {
 	// Columns selects columns of a user table by index, range or name
 	// ("0-10", "alcohol,pH"); empty keeps all.
 	Columns string `yaml:"columns"`
+	// DataDir is searched first for registry datasets (then $ITERFLOW_DATA,
+	// then the user cache directory); see data/registry.
+	DataDir string `yaml:"data_dir"`
+	// MaxRows keeps a seeded subset of at most this many rows of each file
+	// of an image dataset (0: all).
+	MaxRows int `yaml:"max_rows"`
 	// Dequantize is "auto" (add U[0, 1) noise to integer-valued columns),
 	// "none" or "all".
 	Dequantize string `yaml:"dequantize"`
@@ -52,14 +58,17 @@ type Config struct {
 	// Out is the run directory; empty means runs/<data>-<method>-<time>.
 	Out string `yaml:"out"`
 
-	Model ModelConfig  `yaml:"model"`
-	LFM   LFMConfig    `yaml:"lfm"`
-	JKO   JKOConfig    `yaml:"jko"`
-	FM    FMConfig     `yaml:"fm"`
-	MLE   MLEConfig    `yaml:"mle"`
-	Train TrainConfig  `yaml:"train"`
-	Push  SolverConfig `yaml:"push"`
-	Eval  EvalConfig   `yaml:"eval"`
+	Model ModelConfig `yaml:"model"`
+	LFM   LFMConfig   `yaml:"lfm"`
+	JKO   JKOConfig   `yaml:"jko"`
+	FM    FMConfig    `yaml:"fm"`
+	MLE   MLEConfig   `yaml:"mle"`
+	// Distill distills every block into a one-step student after training
+	// (off when Distill.Iters is 0).
+	Distill DistillConfig `yaml:"distill"`
+	Train   TrainConfig   `yaml:"train"`
+	Push    SolverConfig  `yaml:"push"`
+	Eval    EvalConfig    `yaml:"eval"`
 }
 
 // ModelConfig is the velocity network of every block.
@@ -205,7 +214,8 @@ func DefaultConfigFor(method string) Config {
 		// 64 dimensions) longer training overfits and the test NLL gets worse.
 		Train: TrainConfig{Iters: 1000, BatchSize: 256, LR: 1e-3, LRDecay: 0.5, LRDecayEvery: 500, Clip: 1,
 			EMA: 0.999, WarmStart: true, ValEvery: 250},
-		Push: SolverConfig{Solver: "rk4", Steps: 10, RTol: 1e-5, ATol: 1e-5},
+		Push:    SolverConfig{Solver: "rk4", Steps: 10, RTol: 1e-5, ATol: 1e-5},
+		Distill: DistillConfig{Pool: 10000},
 		Eval: EvalConfig{SolverConfig: SolverConfig{Solver: "dopri5", Steps: 50, RTol: 1e-5, ATol: 1e-5}, Trace: "exact",
 			Samples: 1000, BatchSize: 512},
 		JKO: JKOConfig{H0: 0.25, Rho: 1.4, MaxBlocks: 8, StopTol: 0.01, RK4Steps: 3, Sigma0: 0.01, Probe: "rademacher", Eta: 0.5},
@@ -374,6 +384,15 @@ func (c *Config) Validate() error {
 		if _, err := flow.ParseProbe(m.Probe); err != nil {
 			return bad("mle.probe", "%v", err)
 		}
+	}
+	if c.MaxRows < 0 {
+		return bad("max_rows", "must be non-negative (0: all rows), got %d", c.MaxRows)
+	}
+	switch {
+	case c.Distill.Iters < 0:
+		return bad("distill.iters", "must be non-negative (0: no distillation), got %d", c.Distill.Iters)
+	case c.Distill.Iters > 0 && c.Distill.Pool < 100:
+		return bad("distill.pool", "must be at least 100, got %d", c.Distill.Pool)
 	}
 	if c.ToySamples < 10 {
 		return bad("toy_samples", "must be at least 10, got %d", c.ToySamples)

@@ -34,6 +34,9 @@ type Dataset struct {
 	Lo, Hi float64
 	// Toy is set for the 2D generators (continuous data: no dequantization).
 	Toy bool
+	// Image is set for image data (also colour images, which get no pictures):
+	// the report gives bits/dim.
+	Image bool
 }
 
 // LoadDataset resolves cfg.Data ("digits" or a file) and applies cfg.Columns.
@@ -43,7 +46,7 @@ func LoadDataset(cfg *Config) (*Dataset, error) {
 		if cfg.Columns != "" {
 			return nil, fmt.Errorf("columns: the built-in digits take no column selection")
 		}
-		return &Dataset{Table: t, Name: "digits", Source: data.DigitsAttribution, ImageH: 8, ImageW: 8, Lo: 0, Hi: 16}, nil
+		return &Dataset{Table: t, Name: "digits", Source: data.DigitsAttribution, ImageH: 8, ImageW: 8, Lo: 0, Hi: 16, Image: true}, nil
 	}
 	if isToy(cfg.Data) {
 		if cfg.Columns != "" {
@@ -194,6 +197,19 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("gaussian baseline: %w", err)
 	}
 	gnll, gse := meanSE(glp, -1)
+	var bases []Baseline
+	if !ds.Toy || d > 0 {
+		logf("fitting the classical baselines (Gaussian mixture, kernel density estimate) on the training split")
+		bases = fitBaselines(ctx, trainS, valS, testS, train.N, val.N, test.N, d, std, cfg.Seed)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for _, b := range bases {
+			if b.Skipped == "" {
+				logf("baseline %s (%s): test NLL %.4f ± %.4f (%.1f s)", b.Name, b.Setting, b.TestNLL, b.TestSE, b.Seconds)
+			}
+		}
+	}
 
 	// Samples for the pictures.
 	sopt := flow.Options{Solver: eopt, BatchSize: cfg.Eval.BatchSize, Rand: rand.New(rand.NewPCG(cfg.Seed, 0x5a))}
@@ -208,11 +224,26 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 
+	var dres *DistillResult
+	if cfg.Distill.Iters > 0 {
+		logf("distilling %d blocks into one-step students (%d steps each, pool %d)", len(m.Fields), cfg.Distill.Iters, cfg.Distill.Pool)
+		sm, r, err := distill(ctx, &cfg, m, test, opt.Progress)
+		if err != nil {
+			return nil, err
+		}
+		if err := sm.Save(filepath.Join(work, DistilledDir)); err != nil {
+			return nil, err
+		}
+		dres = r
+		logf("distilled sampler: sliced W2 %.4f at NFE %d (teacher with the same NFE %.4f; teacher with %s %.4f)",
+			r.SlicedW2, r.NFE, r.TeacherSlicedW2, cfg.Eval.Describe(), r.TeacherAccurate)
+	}
+
 	met := &Metrics{
 		Version: opt.Version, Backend: nn.Backend(), GOMAXPROCS: runtime.GOMAXPROCS(0), BLASCore: nn.BLASCore(), BLASThreads: nn.BLASThreads(),
 		Dataset: ds.Name, N: n, D: d, NTrain: train.N, NVal: val.N, NTest: test.N, Dequantized: countTrue(deq),
 		Method: cfg.Method, Seed: cfg.Seed,
-		TestNLL: nll, TestNLLSE: se, GaussianTestNLL: gnll, GaussianTestNLLSE: gse,
+		TestNLL: nll, TestNLLSE: se, GaussianTestNLL: gnll, GaussianTestNLLSE: gse, Baselines: bases, Distilled: dres,
 		Solver: cfg.Eval.Describe(), Trace: trace.String(), NFE: st.NFE, SampleNFE: sst.NFE,
 		TrainSeconds: trainSec, EvalSeconds: evalSec, SampleSeconds: sampleSec,
 		Blocks: tr.blocks, Passes: tr.passes, Schedule: tr.summary,

@@ -182,7 +182,7 @@ func Evaluate(ctx context.Context, r *RunDir, opt EvalOptions) (*Evaluation, err
 	d := m.Dim()
 	ev := &Evaluation{Run: r.Dir, Split: opt.Split, N: part.N, D: d, NLLDefined: m.Source == "",
 		Solver: opt.Eval.Describe(), Trace: trace.String(), BatchSize: opt.Eval.BatchSize}
-	image := sp.Dataset.ImageH > 0
+	image := sp.Dataset.Image
 	if ev.NLLDefined {
 		fopt := flow.Options{Solver: eopt, Trace: trace, BatchSize: opt.Eval.BatchSize, Rand: rand.New(rand.NewPCG(opt.Seed, 0xe7))}
 		t0 := time.Now()

@@ -1,10 +1,15 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strings"
 
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/data/maf"
+	"github.com/iterflow/iterflow/data/registry"
 )
 
 // Splits is a run's data as Run prepares it: the loaded table, its integer
@@ -44,6 +49,9 @@ func (s *Splits) Split(name string) (*data.Table, error) {
 // bit. Errors name the data and the problem: too few rows (< 50, or fewer
 // than 2·d), a constant column, or a split that leaves a part empty.
 func PrepareSplits(cfg *Config) (*Splits, error) {
+	if isRegistryName(cfg.Data) {
+		return prepareRegistrySplits(cfg)
+	}
 	ds, err := LoadDataset(cfg)
 	if err != nil {
 		return nil, err
@@ -86,4 +94,77 @@ func PrepareSplits(cfg *Config) (*Splits, error) {
 		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
 	}
 	return &Splits{Dataset: ds, Dequantized: deq, Train: train, Val: val, Test: test, N: n, D: d}, nil
+}
+
+// isRegistryName reports whether data names a registry dataset (other than
+// the built-in digits and the 2D generators, which Run handles itself) and
+// is not an existing file.
+func isRegistryName(name string) bool {
+	if name == "digits" || isToy(name) {
+		return false
+	}
+	if _, err := os.Stat(name); err == nil {
+		return false
+	}
+	_, err := registry.Lookup(name)
+	return err == nil
+}
+
+// prepareRegistrySplits loads a registry dataset with its own split rule
+// (seeded 80/10/10 by default for tables; the stored test file for images;
+// the standard splits for the MAF sets), applies cfg.Columns to each split
+// and dequantizes each split with its own seeded noise stream.
+func prepareRegistrySplits(cfg *Config) (*Splits, error) {
+	ld, err := registry.Load(context.Background(), cfg.Data, registry.Options{
+		Dirs: registry.ResolveDirs(cfg.DataDir), Seed: cfg.Seed, ValFrac: cfg.ValFrac, TestFrac: cfg.TestFrac,
+		MaxRows: cfg.MaxRows, MAFLoader: maf.Load})
+	if err != nil {
+		return nil, err
+	}
+	parts := []*data.Table{ld.Train, ld.Val, ld.Test}
+	if cfg.Columns != "" {
+		for i, t := range parts {
+			if parts[i], err = t.Select(cfg.Columns); err != nil {
+				return nil, fmt.Errorf("columns: %w", err)
+			}
+		}
+	}
+	train, val, test := parts[0], parts[1], parts[2]
+	d := train.D
+	image := ld.Image.H > 0
+	deq := make([]bool, d)
+	switch {
+	case cfg.Dequantize == "all" || (cfg.Dequantize == "auto" && image):
+		for j := range deq {
+			deq[j] = true
+		}
+	case cfg.Dequantize == "auto":
+		a, b, c := data.IntegerColumns(train), data.IntegerColumns(val), data.IntegerColumns(test)
+		for j := range deq {
+			deq[j] = a[j] && (val.N == 0 || b[j]) && c[j]
+		}
+	}
+	for i, t := range parts {
+		x := append([]float64(nil), t.X...)
+		data.Dequantize(x, t.N, d, deq, rand.New(rand.NewPCG(cfg.Seed, 0xd0+uint64(i))))
+		parts[i] = &data.Table{X: x, N: t.N, D: d, Names: t.Names}
+	}
+	train, val, test = parts[0], parts[1], parts[2]
+	if cc := data.ConstantColumns(train); len(cc) > 0 && !image && cfg.Dequantize != "all" {
+		j := cc[0]
+		return nil, fmt.Errorf("data %s: column %d (%q) is constant in the training split (value %g); drop it with --columns", cfg.Data, j, train.Names[j], train.X[j])
+	}
+	src := ld.Dataset.Source
+	if ld.Dataset.Licence != "" {
+		src += " (licence: " + ld.Dataset.Licence + ")"
+	}
+	if len(ld.Steps) > 0 {
+		src += "; preprocessing: " + strings.Join(ld.Steps, "; ")
+	}
+	ds := &Dataset{Table: train, Name: cfg.Data, Source: src}
+	if image && ld.Image.C == 1 && ld.Image.H*ld.Image.W == d {
+		ds.ImageH, ds.ImageW, ds.Lo, ds.Hi = ld.Image.H, ld.Image.W, 0, 255
+	}
+	ds.Image = image
+	return &Splits{Dataset: ds, Dequantized: deq, Train: train, Val: val, Test: test, N: train.N + val.N + test.N, D: d}, nil
 }

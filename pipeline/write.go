@@ -52,10 +52,15 @@ type Metrics struct {
 	TestBitsPerDim    float64 `json:"test_bits_per_dim"`
 	GaussianTestNLL   float64 `json:"gaussian_test_nll"`
 	GaussianTestNLLSE float64 `json:"gaussian_test_nll_se"`
-	Solver            string  `json:"solver"`
-	Trace             string  `json:"trace"`
-	NFE               int     `json:"nfe"`
-	SampleNFE         int     `json:"sample_nfe"`
+	// Baselines are the Gaussian mixture and the kernel density estimate,
+	// chosen on the validation split (same units as TestNLL).
+	Baselines []Baseline `json:"baselines,omitempty"`
+	// Distilled is the one-step students' sample quality (nil: not distilled).
+	Distilled *DistillResult `json:"distilled,omitempty"`
+	Solver    string         `json:"solver"`
+	Trace     string         `json:"trace"`
+	NFE       int            `json:"nfe"`
+	SampleNFE int            `json:"sample_nfe"`
 
 	// SampleSlicedW2 and SampleMMD2 compare the samples with the test split
 	// (data units; MMD² with the Gaussian kernel of bandwidth MMDBandwidth).
@@ -389,10 +394,26 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 			{methodName(cfg.Method), f4(met.TestNLL), f4(met.TestNLLSE)},
 			{"full-covariance Gaussian (fit on train)", f4(met.GaussianTestNLL), f4(met.GaussianTestNLLSE)},
 		}
-		if ds.ImageH > 0 { // bits per dimension are meaningful for dequantized pixels
+		var notes []string
+		for _, b := range met.Baselines {
+			if b.Skipped != "" {
+				notes = append(notes, fmt.Sprintf("%s skipped: %s", b.Describe, b.Skipped))
+				continue
+			}
+			rows = append(rows, []string{fmt.Sprintf("%s; %s", b.Describe, b.Setting), f4(b.TestNLL), f4(b.TestSE)})
+		}
+		if ds.Image { // bits per dimension are meaningful for dequantized pixels
 			headers = append(headers, "bits/dim")
 			rows[0] = append(rows[0], f4(met.TestBitsPerDim))
 			rows[1] = append(rows[1], f4(met.GaussianTestNLL/(float64(met.D)*math.Ln2)))
+			for i, b := range met.Baselines {
+				if i+2 < len(rows) {
+					rows[i+2] = append(rows[i+2], f4(b.TestNLL/(float64(met.D)*math.Ln2)))
+				}
+			}
+		}
+		for _, n := range notes {
+			p("%s\n\n", n)
 		}
 		p("%s\n", report.Table(headers, rows))
 		p("Flow likelihood: %s, %s trace, NFE %d (evaluations of the velocity field for one batch of up to %d rows, summed over the blocks; the batch needing the most). Lower is better; ± is the standard error of the mean over the %d test rows.\n\n", met.Solver, met.Trace, met.NFE, cfg.Eval.BatchSize, met.NTest)
@@ -412,6 +433,10 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 			rows = append(rows, []string{fmt.Sprint(f.StepsPerBlock), fmt.Sprint(f.NFE), w})
 		}
 		p("Few-step sampling (Euler, same latent draws):\n\n%s\n", report.Table([]string{"steps per block", "NFE", "sliced W2 to test"}, rows))
+	}
+	if r := met.Distilled; r != nil {
+		p("One-step distillation (a student per block trained %d steps on the teacher's sampling map over %d latent draws; weights in %s/): sliced W2 %.4f at NFE %d, against %.4f for the teacher with the same NFE and %.4f for the teacher with %s.\n\n",
+			r.Iters, r.Pool, r.Dir, r.SlicedW2, r.NFE, r.TeacherSlicedW2, r.TeacherAccurate, met.Solver)
 	}
 	p("## Training\n\n")
 	p("%s; %s.\n", tr.summary, describeNet(cfg, met.D))

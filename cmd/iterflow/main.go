@@ -83,6 +83,6 @@ Shell completion: "iterflow completion bash|zsh|fish|powershell" prints a comple
 	pf := root.PersistentFlags()
 	pf.BoolP("quiet", "q", false, "print no progress or info lines (errors are still printed; results still go to stdout)")
 	pf.Bool("json", false, "print the command's result as JSON on stdout, for scripts")
-	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd(), newServeCmd())
+	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd(), newServeCmd(), newDatasetsCmd())
 	return root
 }

@@ -96,8 +96,12 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.Float64Var(&c.MLE.KineticWeight, "kinetic", 0, "mle: RNODE kinetic-energy penalty weight λ_K")
 	f.Float64Var(&c.MLE.JacobianWeight, "jacobian", 0, "mle: RNODE Jacobian-Frobenius penalty weight λ_J")
 	f.Float64Var(&c.Train.BlockSeconds, "block-seconds", 0, "wall-clock budget per block in seconds (0: none; for equal-time comparisons)")
-	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...) or a CSV/NPY file, one sample per row`)
+	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...), a named dataset (white-wine, mnist, ...; see "iterflow datasets list") or a CSV/TSV/NPY/NPZ/Parquet file, one sample per row`)
 	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
+	f.StringVar(&c.DataDir, "data-dir", "", "directory searched first for named datasets (then $ITERFLOW_DATA, then the user cache directory; see `iterflow datasets`)")
+	f.IntVar(&c.MaxRows, "max-rows", 0, "keep a seeded subset of at most this many rows per file of an image dataset (0: all)")
+	f.IntVar(&c.Distill.Iters, "distill-iters", 0, "after training, distill every block into a one-step student with this many steps (0: no distillation)")
+	f.IntVar(&c.Distill.Pool, "distill-pool", def.Distill.Pool, "latent draws pushed through the chain to train the one-step students")
 	f.StringVar(&c.Columns, "columns", "", `columns to use, by index, range or name ("0-10", "alcohol,pH"); default all`)
 	f.StringVar(&c.Dequantize, "dequantize", def.Dequantize, "add U[0,1) noise to integer columns: auto, none or all")
 	f.Float64Var(&c.ValFrac, "val-frac", def.ValFrac, "fraction of rows held out for validation")
@@ -188,6 +192,14 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.Train.BlockSeconds = src.Train.BlockSeconds
 		case "toy-samples":
 			cfg.ToySamples = src.ToySamples
+		case "data-dir":
+			cfg.DataDir = src.DataDir
+		case "max-rows":
+			cfg.MaxRows = src.MaxRows
+		case "distill-iters":
+			cfg.Distill.Iters = src.Distill.Iters
+		case "distill-pool":
+			cfg.Distill.Pool = src.Distill.Pool
 		case "time-input":
 			cfg.Model.TimeInput = src.Model.TimeInput
 		case "push-rtol":

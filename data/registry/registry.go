@@ -255,7 +255,7 @@ func catalogue() []Dataset {
 			Licence:  "CC BY 4.0 (UCI); container scikit-learn BSD-3",
 			Citation: "E. Alpaydin, C. Kaynak, Cascading classifiers, Kybernetika 34(4), 1998",
 			Dim:      digitsDim, Rows: 1797,
-			Preprocessing: "64 pixel columns, constant (always 0) columns dropped; all columns integer 0..16 (dequantize); seeded 80/10/10 split",
+			Preprocessing: "64 pixel columns, constant (always 0) columns dropped; all columns integer 0..16 (dequantize); seeded 80/10/10 split (note: `iterflow train --data digits` keeps all 64 columns to draw 8×8 pictures; a dequantized constant column is U[0, 1) noise, 0 nats under the true density)",
 			Fetch:         Fetch{Note: "embedded in the binary; nothing to fetch"},
 		}),
 		table(Dataset{
