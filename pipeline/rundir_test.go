@@ -127,14 +127,14 @@ func TestRowsHelpersEqualTheModel(t *testing.T) {
 
 func TestPlotRedrawsTheRunsPictures(t *testing.T) {
 	r, _ := tinyRun(t)
-	for _, f := range []string{"samples.png", "marginals.png", "loss.png", "movement.png"} {
+	for _, f := range []string{"samples.png", "marginals.png", "corner.png", "loss.png", "movement.png"} {
 		os.Remove(filepath.Join(r.Dir, f))
 	}
 	files, err := Plot(context.Background(), r, PlotOptions{Seed: r.Config.Seed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(files, " ") != "samples.png marginals.png loss.png movement.png" {
+	if strings.Join(files, " ") != "samples.png marginals.png corner.png loss.png movement.png" {
 		t.Errorf("files %v", files)
 	}
 	for _, f := range files {

@@ -175,6 +175,13 @@ func writePlots(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *
 				return nil, fmt.Errorf("plot marginals: %w", err)
 			}
 			pics = append(pics, "marginals.png")
+			if !ds.Image {
+				if err := report.CornerPNG(filepath.Join(dir, "corner.png"), fmt.Sprintf("%s: pairwise marginals, test data vs samples", ds.Name),
+					test.X, samples, test.N, ns, d, ds.Table.Names, 6); err != nil {
+					return nil, fmt.Errorf("plot corner: %w", err)
+				}
+				pics = append(pics, "corner.png")
+			}
 		}
 	}
 	if d == 2 && m.Source == "" {
