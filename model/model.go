@@ -63,7 +63,12 @@ type Model struct {
 	// data-to-latent order.
 	Blocks []BlockInfo
 	Fields []Field
-	// Standardizer maps data x to the chain's input y = (x − Mean)/Std.
+	// Logit, when set, maps bounded data to the real line before the
+	// standardization (RealNVP's logit trick, arXiv 1605.08803 §4.1); its
+	// per-row log-determinant is included in LogProb.
+	Logit *data.Logit
+	// Standardizer maps the (logit-transformed) data x to the chain's input
+	// y = (x − Mean)/Std.
 	Standardizer *data.Standardizer
 	// Dequantized marks the columns that were integer-valued and dequantized
 	// with U[0, 1) noise before fitting: log-likelihoods refer to the
@@ -103,6 +108,9 @@ func (m *Model) Validate() error {
 	if m.Dequantized != nil && len(m.Dequantized) != d {
 		return fmt.Errorf("model: dequantized mask has %d entries, want %d", len(m.Dequantized), d)
 	}
+	if m.Logit != nil && (len(m.Logit.Lo) != d || len(m.Logit.Hi) != d) {
+		return fmt.Errorf("model: logit bounds have %d and %d entries, want %d", len(m.Logit.Lo), len(m.Logit.Hi), d)
+	}
 	if m.Columns != nil && len(m.Columns) != d {
 		return fmt.Errorf("model: %d column names, want %d", len(m.Columns), d)
 	}
@@ -120,7 +128,9 @@ func (m *Model) Chain() *flow.Chain {
 }
 
 // LogProb returns log p(x) in nats for each row of the n×d matrix x, in the
-// units of the user's data (the standardization's log-determinant included).
+// units of the user's data (the log-determinants of the logit transform, when
+// set, and of the standardization included). A value outside the logit's
+// bounds is an error naming the row and column.
 // x is not modified. Errors: a wrong shape, or a failed solve (naming the block).
 func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Options) ([]float64, flow.Stats, error) {
 	d := m.Dim()
@@ -131,6 +141,13 @@ func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Option
 		return nil, flow.Stats{}, fmt.Errorf("model: log-likelihoods need an N(0, I) latent; this model was trained from the source %q", m.Source)
 	}
 	y := append([]float64(nil), x...)
+	var lld []float64
+	if m.Logit != nil {
+		lld = make([]float64, n)
+		if err := m.Logit.ForwardLogDet(y, n, lld); err != nil {
+			return nil, flow.Stats{}, fmt.Errorf("model: %w", err)
+		}
+	}
 	m.Standardizer.Forward(y, n)
 	lp, st, err := m.Chain().LogProb(ctx, y, n, opt)
 	if err != nil {
@@ -139,6 +156,9 @@ func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Option
 	ld := m.Standardizer.LogDet()
 	for i := range lp {
 		lp[i] += ld
+		if lld != nil {
+			lp[i] += lld[i]
+		}
 	}
 	return lp, st, nil
 }
@@ -166,6 +186,11 @@ func (m *Model) Sample(ctx context.Context, n int, opt flow.Options) ([]float64,
 		return nil, st, err
 	}
 	m.Standardizer.Inverse(x, n)
+	if m.Logit != nil {
+		if err := m.Logit.Inverse(x, n); err != nil {
+			return nil, st, fmt.Errorf("model: %w", err)
+		}
+	}
 	return x, st, nil
 }
 

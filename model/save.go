@@ -35,6 +35,7 @@ type metadata struct {
 	Dequantized   []bool      `json:"dequantized,omitempty"`
 	Columns       []string    `json:"columns,omitempty"`
 	Source        string      `json:"source,omitempty"`
+	Logit         *data.Logit `json:"logit,omitempty"`
 	WeightsSHA256 string      `json:"weights_sha256"`
 }
 
@@ -86,7 +87,7 @@ func (m *Model) Save(dir string) error {
 		FormatVersion: FormatVersion, Method: m.Method,
 		Dim: m.Spec.Dim, Hidden: m.Spec.Hidden, Activation: m.Spec.Act.String(), Beta: m.Spec.Beta, TimeInput: m.Spec.TimeInput,
 		Blocks: blocksWithKinds(m), Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
-		Dequantized: m.Dequantized, Columns: m.Columns, Source: m.Source, WeightsSHA256: sum,
+		Dequantized: m.Dequantized, Columns: m.Columns, Source: m.Source, Logit: m.Logit, WeightsSHA256: sum,
 	}
 	if err := checkpoint.WriteJSON(filepath.Join(dir, MetadataFile), md); err != nil {
 		return fmt.Errorf("model: save: %w", err)
@@ -131,7 +132,7 @@ func Load(dir string) (*Model, error) {
 		byName[t.Name] = t
 	}
 	m := &Model{Method: md.Method, Spec: spec, Blocks: md.Blocks, Dequantized: md.Dequantized, Columns: md.Columns, Source: md.Source,
-		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}}
+		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}, Logit: md.Logit}
 	for k, bi := range md.Blocks {
 		var f Field
 		var parts []tensorPart

@@ -131,7 +131,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		FormatVersion: FormatVersion, Method: m.Method,
 		Dim: m.Spec.Dim, Hidden: m.Spec.Hidden, Activation: m.Spec.Act.String(), Beta: m.Spec.Beta, TimeInput: m.Spec.TimeInput,
 		Blocks: blocksWithKinds(m), Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
-		Dequantized: m.Dequantized, Columns: m.Columns, Source: m.Source, WeightsSHA256: hex.EncodeToString(sum[:]),
+		Dequantized: m.Dequantized, Columns: m.Columns, Source: m.Source, Logit: m.Logit, WeightsSHA256: hex.EncodeToString(sum[:]),
 	}
 	mdJSON, err := json.Marshal(md)
 	if err != nil {
@@ -269,7 +269,7 @@ func readStream(r io.Reader) (*Model, int64, error) {
 		return fail(read, "weights checksum mismatch (the stream is corrupted or was changed after writing)")
 	}
 	m := &Model{Method: md.Method, Spec: spec, Blocks: md.Blocks, Dequantized: md.Dequantized, Columns: md.Columns, Source: md.Source,
-		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}}
+		Standardizer: &data.Standardizer{Mean: md.Mean, Std: md.Std}, Logit: md.Logit}
 	for k, bi := range md.Blocks {
 		var f Field
 		if bi.Field == "linear" {

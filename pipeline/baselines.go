@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/iterflow/iterflow/baseline"
-	"github.com/iterflow/iterflow/data"
 )
 
 // Baseline is a classical density model's test NLL, fitted on the run's
@@ -41,11 +40,11 @@ const (
 
 // fitBaselines fits the Gaussian mixture and the KDE on the standardized
 // training split (choosing K and h on the validation split) and scores the
-// test split, adding the standardization's log-determinant so that the NLLs
-// are in data units. trainS, valS and testS are standardized copies.
-func fitBaselines(ctx context.Context, trainS, valS, testS []float64, nTrain, nVal, nTest, d int, std *data.Standardizer, seed uint64) []Baseline {
+// test split, adding the preprocessing's per-row log-determinants (valLD,
+// testLD) so that the NLLs are in data units. trainS, valS and testS are the
+// chain-scale (standardized) copies.
+func fitBaselines(ctx context.Context, trainS, valS, testS []float64, nTrain, nVal, nTest, d int, valLD, testLD []float64, seed uint64) []Baseline {
 	var out []Baseline
-	ld := std.LogDet()
 	if nVal == 0 {
 		return []Baseline{
 			{Name: "gmm", Skipped: "no validation split to choose K", Describe: "Gaussian mixture (EM)"},
@@ -75,14 +74,14 @@ func fitBaselines(ctx context.Context, trainS, valS, testS []float64, nTrain, nV
 		gm.Setting = fmt.Sprintf("K = %d of %v", g.K(), ks)
 		for _, s := range scores {
 			if s.K == g.K() {
-				gm.ValNLL = s.ValNLL - ld
+				gm.ValNLL = s.ValNLL - mean(valLD)
 			}
 		}
-		m, se, err := g.NLL(testS, nTest)
+		m, se, err := dataNLL(g.LogProb, testS, nTest, testLD)
 		if err != nil {
 			gm.Skipped = err.Error()
 		}
-		gm.TestNLL, gm.TestSE, gm.FitRows = m-ld, se, ns
+		gm.TestNLL, gm.TestSE, gm.FitRows = m, se, ns
 	}
 	gm.Seconds = time.Since(t0).Seconds()
 	out = append(out, gm)
@@ -97,14 +96,14 @@ func fitBaselines(ctx context.Context, trainS, valS, testS []float64, nTrain, nV
 		kd.Setting = fmt.Sprintf("h = %.3g (standardized units)", k.H)
 		for _, s := range scores {
 			if s.Bandwidth == k.H {
-				kd.ValNLL = s.ValNLL - ld
+				kd.ValNLL = s.ValNLL - mean(valLD)
 			}
 		}
-		m, se, err := k.NLL(testS, nTest)
+		m, se, err := dataNLL(k.LogProb, testS, nTest, testLD)
 		if err != nil {
 			kd.Skipped = err.Error()
 		}
-		kd.TestNLL, kd.TestSE, kd.FitRows = m-ld, se, nk
+		kd.TestNLL, kd.TestSE, kd.FitRows = m, se, nk
 	}
 	kd.Seconds = time.Since(t0).Seconds()
 	out = append(out, kd)
@@ -129,4 +128,31 @@ func subsample(x []float64, n, d, max int, seed uint64) ([]float64, int) {
 		}
 	}
 	return out, max
+}
+
+// mean returns the mean of v (0 for an empty slice).
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// dataNLL scores the chain-scale rows x (n×d) with logProb, adds each row's
+// preprocessing log-determinant ld[i] and returns the NLL (nats per sample,
+// data units) and its standard error.
+func dataNLL(logProb func(x []float64, n int, out []float64) error, x []float64, n int, ld []float64) (float64, float64, error) {
+	lp := make([]float64, n)
+	if err := logProb(x, n, lp); err != nil {
+		return 0, 0, err
+	}
+	for i := range lp {
+		lp[i] += ld[i]
+	}
+	m, se := meanSE(lp, -1)
+	return m, se, nil
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// DataDir is searched first for registry datasets (then $ITERFLOW_DATA,
 	// then the user cache directory); see data/registry.
 	DataDir string `yaml:"data_dir"`
+	// Logit maps bounded data to the real line before standardizing
+	// (off by default; images: lo 0, hi 256).
+	Logit LogitConfig `yaml:"logit"`
 	// MaxRows keeps a seeded subset of at most this many rows of each file
 	// of an image dataset (0: all).
 	MaxRows int `yaml:"max_rows"`
@@ -216,6 +219,7 @@ func DefaultConfigFor(method string) Config {
 			EMA: 0.999, WarmStart: true, ValEvery: 250},
 		Push:    SolverConfig{Solver: "rk4", Steps: 10, RTol: 1e-5, ATol: 1e-5},
 		Distill: DistillConfig{Pool: 10000},
+		Logit:   LogitConfig{Lo: 0, Hi: 256, Alpha: 0.05},
 		Eval: EvalConfig{SolverConfig: SolverConfig{Solver: "dopri5", Steps: 50, RTol: 1e-5, ATol: 1e-5}, Trace: "exact",
 			Samples: 1000, BatchSize: 512},
 		JKO: JKOConfig{H0: 0.25, Rho: 1.4, MaxBlocks: 8, StopTol: 0.01, RK4Steps: 3, Sigma0: 0.01, Probe: "rademacher", Eta: 0.5},
@@ -383,6 +387,14 @@ func (c *Config) Validate() error {
 		}
 		if _, err := flow.ParseProbe(m.Probe); err != nil {
 			return bad("mle.probe", "%v", err)
+		}
+	}
+	if l := c.Logit; l.Enabled {
+		switch {
+		case math.IsNaN(l.Lo) || math.IsInf(l.Lo, 0) || math.IsNaN(l.Hi) || math.IsInf(l.Hi, 0) || !(l.Lo < l.Hi):
+			return bad("logit.lo", "the bounds must be finite with lo < hi, got lo %g, hi %g", l.Lo, l.Hi)
+		case !(l.Alpha >= 0 && l.Alpha < 0.5):
+			return bad("logit.alpha", "must be in [0, 0.5), got %g", l.Alpha)
 		}
 	}
 	if c.MaxRows < 0 {

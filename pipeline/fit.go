@@ -57,14 +57,19 @@ func Fit(ctx context.Context, cfg Config, train, val *data.Table, dequantized []
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
 	}
-	std, err := data.FitStandardizer(train)
+	tf, err := fitTransforms(&cfg, train)
 	if err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
 	}
-	trainS := append([]float64(nil), train.X...)
-	std.Forward(trainS, train.N)
+	std := tf.std
+	trainS, _, err := tf.apply(train.X, train.N, "training")
+	if err != nil {
+		return nil, fmt.Errorf("fit: %w", err)
+	}
 	if nv > 0 {
-		std.Forward(valS, nv)
+		if valS, _, err = tf.apply(valS, nv, "validation"); err != nil {
+			return nil, fmt.Errorf("fit: %w", err)
+		}
 	}
 	tr, err := trainMethod(ctx, &cfg, trainS, train.N, valS, nv, d, prog)
 	if err != nil {
@@ -74,7 +79,7 @@ func Fit(ctx context.Context, cfg Config, train, val *data.Table, dequantized []
 		return nil, fmt.Errorf("fit: %w", err)
 	}
 	m := &model.Model{Method: cfg.Method, Spec: netSpec(&cfg, d),
-		Fields: tr.fields, Blocks: tr.infos, Standardizer: std,
+		Fields: tr.fields, Blocks: tr.infos, Standardizer: std, Logit: tf.logit,
 		Dequantized: append([]bool(nil), dequantized...), Columns: append([]string(nil), train.Names...), Source: cfg.Source}
 	if train.Names == nil {
 		m.Columns = nil

@@ -116,18 +116,23 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	ds, deq, train, val, test := sp.Dataset, sp.Dequantized, sp.Train, sp.Val, sp.Test
 	n, d := sp.N, sp.D
 	tab := ds.Table
-	std, err := data.FitStandardizer(train)
+	tf, err := fitTransforms(&cfg, train)
 	if err != nil {
 		return nil, fmt.Errorf("data %s: %w (drop the column with --columns)", ds.Name, err)
 	}
-	trainS := append([]float64(nil), train.X...)
-	std.Forward(trainS, train.N)
-	valS := append([]float64(nil), val.X...)
-	if val.N > 0 {
-		std.Forward(valS, val.N)
+	std := tf.std
+	trainS, _, err := tf.apply(train.X, train.N, "training")
+	if err != nil {
+		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
 	}
-	testS := append([]float64(nil), test.X...)
-	std.Forward(testS, test.N)
+	valS, valLD, err := tf.apply(val.X, val.N, "validation")
+	if err != nil {
+		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
+	}
+	testS, testLD, err := tf.apply(test.X, test.N, "test")
+	if err != nil {
+		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
+	}
 	logf("data %s: %d rows × %d columns (train %d, validation %d, test %d); %d columns dequantized",
 		ds.Name, n, d, train.N, val.N, test.N, countTrue(deq))
 
@@ -161,7 +166,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	logf("trained %d blocks (%s) in %.1f s", len(tr.fields), tr.summary, trainSec)
 
 	m := &model.Model{Method: cfg.Method, Spec: netSpec(&cfg, d),
-		Fields: tr.fields, Blocks: tr.infos, Standardizer: std, Dequantized: deq, Columns: tab.Names, Source: cfg.Source}
+		Fields: tr.fields, Blocks: tr.infos, Standardizer: std, Logit: tf.logit, Dequantized: deq, Columns: tab.Names, Source: cfg.Source}
 	if err := m.Save(work); err != nil {
 		return nil, err
 	}
@@ -200,7 +205,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	var bases []Baseline
 	if !ds.Toy || d > 0 {
 		logf("fitting the classical baselines (Gaussian mixture, kernel density estimate) on the training split")
-		bases = fitBaselines(ctx, trainS, valS, testS, train.N, val.N, test.N, d, std, cfg.Seed)
+		bases = fitBaselines(ctx, trainS, valS, testS, train.N, val.N, test.N, d, valLD, testLD, cfg.Seed)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/iterflow/iterflow/baseline"
-	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/model"
 )
@@ -93,10 +92,11 @@ func (r *RunDir) Splits() (*Splits, error) {
 	if sp.D != m.Dim() {
 		return nil, fmt.Errorf("run %s: data %s has %d columns now; the model was trained on %d", r.Dir, sp.Dataset.Name, sp.D, m.Dim())
 	}
-	std, err := data.FitStandardizer(sp.Train)
+	tf, err := fitTransforms(&r.Config, sp.Train)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: data %s: %w", r.Dir, sp.Dataset.Name, err)
 	}
+	std := tf.std
 	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))+1e-300 }
 	for j := range std.Mean {
 		if !near(std.Mean[j], m.Standardizer.Mean[j]) || !near(std.Std[j], m.Standardizer.Std[j]) {

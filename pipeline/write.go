@@ -248,6 +248,9 @@ func densityPlot(ctx context.Context, path string, cfg *Config, ds *Dataset, tes
 	for j := 0; j < 2; j++ {
 		pad := 0.1 * (hi[j] - lo[j])
 		lo[j], hi[j] = lo[j]-pad, hi[j]+pad
+		if m.Logit != nil { // the density lives inside the logit's bounds
+			lo[j], hi[j] = math.Max(lo[j], m.Logit.Lo[j]), math.Min(hi[j], m.Logit.Hi[j])
+		}
 	}
 	const g = 100
 	grid := make([]float64, 0, 2*g*g)
@@ -388,6 +391,9 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 		p("\nPreprocessing: every column standardized by the training split's mean and standard deviation. ")
 	default:
 		p("\nPreprocessing: %d of %d columns (integer-valued) dequantized with U[0, 1) noise, then every column standardized by the training split's mean and standard deviation. ", met.Dequantized, met.D)
+	}
+	if cfg.Logit.Enabled {
+		p("Before standardizing, every column is mapped to the real line by a logit on [%g, %g] with α = %g (RealNVP's logit trick); its per-row log-determinant is included. ", cfg.Logit.Lo, cfg.Logit.Hi, cfg.Logit.Alpha)
 	}
 	if met.Dequantized > 0 {
 		p("The standardization's log-determinant is included, so log-likelihoods are in the units of the (dequantized) data.\n\n")

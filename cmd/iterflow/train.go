@@ -99,6 +99,10 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...), a named dataset (white-wine, mnist, ...; see "iterflow datasets list") or a CSV/TSV/NPY/NPZ/Parquet file, one sample per row`)
 	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
 	f.StringVar(&c.DataDir, "data-dir", "", "directory searched first for named datasets (then $ITERFLOW_DATA, then the user cache directory; see `iterflow datasets`)")
+	f.BoolVar(&c.Logit.Enabled, "logit", false, "map bounded data to the real line with a logit before standardizing (RealNVP's logit trick; its log-det is included)")
+	f.Float64Var(&c.Logit.Lo, "logit-lo", def.Logit.Lo, "--logit: lower bound of every column")
+	f.Float64Var(&c.Logit.Hi, "logit-hi", def.Logit.Hi, "--logit: upper bound of every column (256 for dequantized 8-bit images)")
+	f.Float64Var(&c.Logit.Alpha, "logit-alpha", def.Logit.Alpha, "--logit: shrink [0, 1] to [α, 1−α] before the logit")
 	f.IntVar(&c.MaxRows, "max-rows", 0, "keep a seeded subset of at most this many rows per file of an image dataset (0: all)")
 	f.IntVar(&c.Distill.Iters, "distill-iters", 0, "after training, distill every block into a one-step student with this many steps (0: no distillation)")
 	f.IntVar(&c.Distill.Pool, "distill-pool", def.Distill.Pool, "latent draws pushed through the chain to train the one-step students")
@@ -192,6 +196,14 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.Train.BlockSeconds = src.Train.BlockSeconds
 		case "toy-samples":
 			cfg.ToySamples = src.ToySamples
+		case "logit":
+			cfg.Logit.Enabled = src.Logit.Enabled
+		case "logit-lo":
+			cfg.Logit.Lo = src.Logit.Lo
+		case "logit-hi":
+			cfg.Logit.Hi = src.Logit.Hi
+		case "logit-alpha":
+			cfg.Logit.Alpha = src.Logit.Alpha
 		case "data-dir":
 			cfg.DataDir = src.DataDir
 		case "max-rows":
