@@ -545,5 +545,8 @@ func TestAssignmentPointsMatchHungarian(t *testing.T) {
 			t.Fatalf("n=%d d=%d: total %v, Hungarian %v", c.n, c.d, total, want)
 		}
 		checkDuals(t, fmt.Sprintf("n=%d d=%d", c.n, c.d), &a, cost, c.n, perm, total)
+		if a.bids < c.n {
+			t.Errorf("n=%d d=%d: auction start not used (%d bids)", c.n, c.d, a.bids)
+		}
 	}
 }

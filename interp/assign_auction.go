@@ -1,0 +1,380 @@
+package interp
+
+import (
+	"math"
+	"slices"
+)
+
+// auction runs Bertsekas' forward auction with ε-scaling (D. P. Bertsekas,
+// "The auction algorithm: a distributed relaxation method for the assignment
+// problem", Annals of Operations Research 14, 1988; Gauss–Seidel bidding from
+// a FIFO queue) on the candidate graph, in min-cost form: an unassigned row i
+// bids for the column j1 of least reduced cost c_ij − v_j and lowers v_j1 so
+// that j1 ends ε worse than the row's second best, displacing j1's owner. It
+// starts from v = colMin; each phase keeps the rows still in ε-complementary
+// slackness for the new ε and queues the others; the last phase has ε =
+// epsEnd, the first the largest epsEnd·θ^p ≤ eps0. The result only seeds
+// JV's potentials and is not required to be optimal. It returns false if the
+// bids exceed maxBids (the candidate graph may lack a perfect matching: a
+// price war), leaving v, rowOf and colOf to be reset by the caller.
+func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int) bool {
+	n := a.n
+	v, rowOf, colOf := a.v, a.rowOf, a.colOf
+	for j := range v {
+		v[j] = a.colMin[j]
+		rowOf[j], colOf[j] = -1, -1
+	}
+	q := a.free // ring buffer of unassigned rows
+	bids := 0
+	phases := 1
+	for e := epsEnd; e*theta <= eps0; e *= theta {
+		phases++
+	}
+	eps := epsEnd * math.Pow(theta, float64(phases-1))
+	for ph := 0; ph < phases; ph, eps = ph+1, eps/theta {
+		if ph == phases-1 {
+			eps = epsEnd
+		}
+		// Keep the assignments still in ε-CS; queue the others.
+		head, cnt := 0, 0
+		for i := 0; i < n; i++ {
+			j0 := colOf[i]
+			if j0 >= 0 {
+				js, cs := a.adjJ[i], a.adjC[i]
+				cs = cs[:len(js)]
+				r0 := a.ca[i] - v[j0]
+				ok := true
+				for e, j := range js {
+					if cs[e]-v[j]+eps < r0 {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					continue
+				}
+				colOf[i], rowOf[j0] = -1, -1
+			}
+			q[cnt] = i
+			cnt++
+		}
+		tail := cnt % n
+		limit := bids + maxBids
+		for cnt > 0 {
+			i := q[head]
+			head++
+			if head == n {
+				head = 0
+			}
+			cnt--
+			js, cs := a.adjJ[i], a.adjC[i]
+			cs = cs[:len(js)]
+			r1, r2 := math.Inf(1), math.Inf(1)
+			j1, e1 := int32(-1), 0
+			for e, j := range js {
+				r := cs[e] - v[j]
+				if r < r2 {
+					if r < r1 {
+						r2, r1, j1, e1 = r1, r, j, e
+					} else {
+						r2 = r
+					}
+				}
+			}
+			if math.IsInf(r2, 1) {
+				r2 = r1 + eps0
+			}
+			v[j1] -= r2 - r1 + eps
+			old := rowOf[j1]
+			rowOf[j1], colOf[i] = i, int(j1)
+			a.ca[i] = cs[e1]
+			if old >= 0 {
+				colOf[old] = -1
+				q[tail] = old
+				tail++
+				if tail == n {
+					tail = 0
+				}
+				cnt++
+			}
+			bids++
+			if bids > limit {
+				a.bids = bids
+				return false
+			}
+		}
+	}
+	a.bids, a.auctioned = bids, true
+	return true
+}
+
+// auctionStart turns the auction's assignment and potentials into a start for
+// JV's augmentation: each assigned column's potential is raised by its row's
+// slack (at most ε), which makes the row tight on its column, and then every
+// row whose column is no longer of least reduced cost among its candidates
+// is freed. Afterwards every assigned row is tight on a column of least
+// reduced cost, as the shortest-path phase requires. It lists the free rows
+// in a.free and returns their number.
+func (a *Assigner) auctionStart() int {
+	n := a.n
+	v := a.v
+	// Raise each assigned column's potential by its row's slack, then free
+	// the rows whose column is no longer a least reduced cost.
+	for i := 0; i < n; i++ {
+		j0 := a.colOf[i]
+		if j0 < 0 {
+			continue
+		}
+		js, cs := a.adjJ[i], a.adjC[i]
+		cs = cs[:len(js)]
+		m := math.Inf(1)
+		for e, j := range js {
+			m = min(m, cs[e]-v[j])
+		}
+		if s := a.ca[i] - v[j0] - m; s > 0 {
+			v[j0] += s
+		}
+	}
+	nfree := 0
+	for i := 0; i < n; i++ {
+		j0 := a.colOf[i]
+		if j0 < 0 {
+			a.free[nfree] = i
+			nfree++
+			continue
+		}
+		js, cs := a.adjJ[i], a.adjC[i]
+		cs = cs[:len(js)]
+		r0 := a.ca[i] - v[j0]
+		for e, j := range js {
+			if cs[e]-v[j] < r0 {
+				a.colOf[i], a.rowOf[j0] = -1, -1
+				a.free[nfree] = i
+				nfree++
+				break
+			}
+		}
+	}
+	return nfree
+}
+
+// runAuction runs auction with ε measured in units of the mean spread
+// between a row's cheapest and k-th cheapest candidate (the cost scale of the
+// candidate graph). It returns false, running nothing, if that spread is not
+// positive and finite (ties everywhere, or costs too large to subtract).
+func (a *Assigner) runAuction() bool {
+	s := 0.0
+	for i, t := range a.rowThr {
+		m := t
+		for _, c := range a.adjC[i] {
+			m = min(m, c)
+		}
+		s += t - m
+	}
+	s /= float64(a.n)
+	if !(s > 0) || math.IsInf(s, 0) {
+		return false
+	}
+	return a.auction(auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n)
+}
+
+// fastCandidates is candidates without the per-entry column bookkeeping,
+// for n ≥ auctionMinN: one pass keeps each row's k cheapest columns (same
+// threshold filter and buffer as candidates, unrolled by four; non-finite
+// entries are caught by summing c·0, which is NaN iff some c is NaN or ±Inf),
+// then every column with fewer than two candidate rows gets its
+// colCandidates cheapest rows by a column scan (rare on point clouds).
+// colMin/colArg hold the least candidate cost of each column, not the dense
+// column minimum (solveDense recomputes that). It returns false if the
+// matrix holds a NaN or ±Inf.
+func (a *Assigner) fastCandidates(cost []float64) bool {
+	n, k := a.n, a.k
+	nb := 4 * k
+	bk, bj := a.bufK[:nb+4], a.bufJ[:nb+4]
+	const s = 64
+	stride := n / s
+	t := 2 * k * s / n
+	useGuess := stride >= 2 && t < s
+	var z0, z1, z2, z3 float64 // Σ c·0: NaN iff some c is NaN or ±Inf
+	for i := 0; i < n; i++ {
+		a.dense[i] = false
+		row := cost[i*n : (i+1)*n]
+		thr := math.Inf(1)
+		if useGuess {
+			sk := a.sampK[:t+1]
+			for q := range sk {
+				sk[q] = math.Inf(1)
+			}
+			for q := 0; q < s; q++ {
+				c := row[q*stride]
+				if c < sk[t] {
+					p := t
+					for p > 0 && sk[p-1] > c {
+						sk[p] = sk[p-1]
+						p--
+					}
+					sk[p] = c
+				}
+			}
+			thr = sk[t]
+		}
+		cnt := 0
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			r := row[j : j+4 : j+4]
+			c0, c1, c2, c3 := r[0], r[1], r[2], r[3]
+			z0 += c0 * 0
+			z1 += c1 * 0
+			z2 += c2 * 0
+			z3 += c3 * 0
+			if c0 < thr || c1 < thr || c2 < thr || c3 < thr {
+				if c0 < thr {
+					bk[cnt], bj[cnt] = c0, int32(j)
+					cnt++
+				}
+				if c1 < thr {
+					bk[cnt], bj[cnt] = c1, int32(j+1)
+					cnt++
+				}
+				if c2 < thr {
+					bk[cnt], bj[cnt] = c2, int32(j+2)
+					cnt++
+				}
+				if c3 < thr {
+					bk[cnt], bj[cnt] = c3, int32(j+3)
+					cnt++
+				}
+				if cnt >= nb {
+					thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+					cnt = k
+				}
+			}
+		}
+		for ; j < n; j++ {
+			c := row[j]
+			z0 += c * 0
+			if c < thr {
+				bk[cnt], bj[cnt] = c, int32(j)
+				cnt++
+				if cnt >= nb {
+					thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+					cnt = k
+				}
+			}
+		}
+		if z0+z1+z2+z3 != 0 {
+			return false
+		}
+		for cnt < k { // the guess was too tight: add the entries in [lo, thr)
+			lo := thr
+			thr = 4 * thr
+			if !(thr > lo) || cnt == 0 {
+				thr = math.Inf(1)
+			}
+			for j, c := range row {
+				if c >= lo && c < thr {
+					bk[cnt], bj[cnt] = c, int32(j)
+					cnt++
+					if cnt >= nb {
+						thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+						cnt = k
+					}
+				}
+			}
+		}
+		if cnt > k {
+			thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+			cnt = k
+		} else {
+			thr = math.Inf(-1)
+			for _, x := range bk[:cnt] {
+				thr = max(thr, x)
+			}
+		}
+		a.rowThr[i] = thr
+		js := a.adjJ[i][:cnt]
+		cs := a.adjC[i][:cnt]
+		a.adjJ[i], a.adjC[i] = js, cs
+		copy(js, bj[:cnt])
+		copy(cs, bk[:cnt])
+	}
+	// Column side: in-degrees and least candidate costs.
+	deg, colMin, colArg := a.matches, a.colMin, a.colArg
+	for j := range deg {
+		deg[j], colMin[j], colArg[j] = 0, math.Inf(1), -1
+	}
+	for i := 0; i < n; i++ {
+		cs := a.adjC[i]
+		for e, j := range a.adjJ[i] {
+			deg[j]++
+			if cs[e] < colMin[j] {
+				colMin[j], colArg[j] = cs[e], int32(i)
+			}
+		}
+	}
+	const m = colCandidates
+	for j := 0; j < n; j++ {
+		if deg[j] >= 2 {
+			continue
+		}
+		bc, br := a.colBestC[j*m:j*m+m], a.colBestR[j*m:j*m+m]
+		for q := range bc {
+			bc[q], br[q] = math.Inf(1), -1
+		}
+		for i := 0; i < n; i++ {
+			c := cost[i*n+j]
+			if c < bc[m-1] {
+				p := m - 1
+				for p > 0 && bc[p-1] > c {
+					bc[p], br[p] = bc[p-1], br[p-1]
+					p--
+				}
+				bc[p], br[p] = c, int32(i)
+			}
+		}
+		for q, r := range br {
+			if r < 0 {
+				continue
+			}
+			c := bc[q]
+			if c < a.rowThr[r] || (c == a.rowThr[r] && slices.Contains(a.adjJ[r], int32(j))) {
+				continue
+			}
+			a.adjJ[r] = append(a.adjJ[r], int32(j))
+			a.adjC[r] = append(a.adjC[r], c)
+			if c < colMin[j] {
+				colMin[j], colArg[j] = c, r
+			}
+		}
+	}
+	return true
+}
+
+// denseColumnMinima sets colMin/colArg to the minimum of each column of the
+// whole matrix and a row attaining it.
+func (a *Assigner) denseColumnMinima(cost []float64) {
+	n := a.n
+	colMin, colArg := a.colMin, a.colArg
+	copy(colMin, cost[:n])
+	for j := range colArg {
+		colArg[j] = 0
+	}
+	for i := 1; i < n; i++ {
+		row := cost[i*n : (i+1)*n]
+		row = row[:len(colMin)]
+		for j, c := range row {
+			if c < colMin[j] {
+				colMin[j], colArg[j] = c, int32(i)
+			}
+		}
+	}
+}
+
+// Auction settings, tuned on 2D Gaussian point clouds at n = 1024 and 4096.
+const (
+	auctionMinN    = 64   // smaller problems skip the auction
+	auctionEps0    = 1    // first ε, in units of the mean k-th candidate cost
+	auctionEpsEnd  = 0.01 // last ε, same units
+	auctionTheta   = 4    // ε shrinks by this factor per phase
+	auctionMaxBids = 16   // bid budget per row and phase; past it JV starts from the auction's state
+)
