@@ -17,6 +17,69 @@ func SqEuclideanCost(x0, x1 []float64, n, m, d int, cost []float64) {
 	sqEuclidean(x0, x1, n, m, d, cost)
 }
 
+// CenteredSqEuclideanCost fills cost (n×m, row-major) with
+// |(x0_i − μ0) − (x1_j − μ1)|², the squared Euclidean cost after centering
+// each point cloud on its own mean (μ0 of x0's rows, μ1 of x1's). It differs
+// from SqEuclideanCost by a_i + b_j + const (a_i = −2 x0_i·s, b_j = 2 x1_j·s
+// + …, s = μ0 − μ1), so every assignment has the same optimum under both
+// costs, but a sparse solver's nearest-neighbour candidates are far better
+// when the clouds are apart: Assigner.Solve takes about as long on two
+// clouds shifted by several standard deviations as on overlapping ones with
+// this cost, and 100× longer with the plain cost. Use SqEuclideanCost on the
+// chosen pairs for the transport cost itself.
+func CenteredSqEuclideanCost(x0, x1 []float64, n, m, d int, cost []float64) {
+	centeredSqEuclidean(x0, x1, n, m, d, cost, nil)
+}
+
+// centeredSqEuclidean is CenteredSqEuclideanCost for either element type;
+// shift (length d, or nil to allocate) receives μ0 − μ1.
+func centeredSqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64, shift []float64) {
+	if n < 0 || m < 0 || d < 0 || len(x0) < n*d || len(x1) < m*d || len(cost) < n*m {
+		panic(fmt.Sprintf("interp: CenteredSqEuclideanCost: slice shorter than its shape (n=%d, m=%d, d=%d)", n, m, d))
+	}
+	if len(shift) < d {
+		shift = make([]float64, d)
+	}
+	shift = shift[:d]
+	clear(shift)
+	for i := 0; i < n; i++ {
+		for k := 0; k < d; k++ {
+			shift[k] += float64(x0[i*d+k]) / float64(n)
+		}
+	}
+	for j := 0; j < m; j++ {
+		for k := 0; k < d; k++ {
+			shift[k] -= float64(x1[j*d+k]) / float64(m)
+		}
+	}
+	if d == 2 {
+		s0, s1 := shift[0], shift[1]
+		for i := 0; i < n; i++ {
+			a0, a1 := float64(x0[2*i])-s0, float64(x0[2*i+1])-s1
+			row := cost[i*m : (i+1)*m]
+			for j := range row {
+				e0 := a0 - float64(x1[2*j])
+				e1 := a1 - float64(x1[2*j+1])
+				row[j] = e0*e0 + e1*e1
+			}
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		a := x0[i*d : (i+1)*d]
+		row := cost[i*m : (i+1)*m]
+		for j := range row {
+			b := x1[j*d : (j+1)*d]
+			s := 0.0
+			for k, ak := range a {
+				e := float64(ak) - shift[k] - float64(b[k])
+				s += e * e
+			}
+			row[j] = s
+		}
+	}
+}
+
 // sqEuclidean is SqEuclideanCost for either element type; the cost is always
 // accumulated in float64.
 func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {

@@ -550,3 +550,45 @@ func TestAssignmentPointsMatchHungarian(t *testing.T) {
 		}
 	}
 }
+
+// TestCenteredCostSameOptimum checks that the centered squared Euclidean cost
+// gives an assignment with the same (optimal) plain cost as the plain cost
+// itself, on clouds shifted apart, where the centered cost is also the fast
+// one.
+func TestCenteredCostSameOptimum(t *testing.T) {
+	const n, d = 300, 2
+	rng := rand.New(rand.NewPCG(9, 9))
+	x, y := make([]float64, n*d), make([]float64, n*d)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+		y[i] = rng.NormFloat64() + 4
+	}
+	plain, centered := make([]float64, n*n), make([]float64, n*n)
+	SqEuclideanCost(x, y, n, n, d, plain)
+	CenteredSqEuclideanCost(x, y, n, n, d, centered)
+	// The difference is separable: c − c' = a_i + b_j.
+	for i := 1; i < n; i++ {
+		for j := 1; j < n; j++ {
+			dd := (plain[i*n+j] - centered[i*n+j]) - (plain[i*n] - centered[i*n]) - (plain[j] - centered[j]) + (plain[0] - centered[0])
+			if math.Abs(dd) > 1e-9 {
+				t.Fatalf("difference not separable at (%d, %d): %g", i, j, dd)
+			}
+		}
+	}
+	var a, b Assigner
+	p1, p2 := make([]int, n), make([]int, n)
+	want, err := a.Solve(plain, n, p1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Solve(centered, n, p2); err != nil {
+		t.Fatal(err)
+	}
+	got := 0.0
+	for i, j := range p2 {
+		got += plain[i*n+j]
+	}
+	if math.Abs(got-want) > 1e-9*want {
+		t.Errorf("plain cost of the centered optimum %.12g, optimum %.12g", got, want)
+	}
+}

@@ -79,6 +79,7 @@ type OTPairer struct {
 	assign  Assigner
 	sk      sinkhornWork
 	cost    []float64
+	shift   []float64 // μ0 − μ1 of the last exact pairing
 	plan    []float64
 	perm    []int
 	buf64   []float64
@@ -194,14 +195,20 @@ func matchRows[T Float](p *OTPairer, x0, x1 []T, b, d int, rng *rand.Rand) error
 		p.cost = make([]float64, b*b)
 	}
 	cost := p.cost[:b*b]
-	sqEuclidean(x0, x1, b, b, d, cost)
 	if p.Kind == ExactOT {
+		// Centering each minibatch leaves the optimal pairing unchanged and
+		// keeps the sparse solver fast when source and target are apart.
+		if cap(p.shift) < d {
+			p.shift = make([]float64, d)
+		}
+		centeredSqEuclidean(x0, x1, b, b, d, cost, p.shift[:d])
 		if _, err := p.assign.Solve(cost, b, p.perm); err != nil {
 			return fmt.Errorf("interp: OT pairing: %w", err)
 		}
 		return nil
 	}
 	// SinkhornOT.
+	sqEuclidean(x0, x1, b, b, d, cost)
 	mean := 0.0
 	for _, c := range cost {
 		mean += c
