@@ -220,11 +220,15 @@ func readCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("no data rows after the header on line %d", first.line)
 	}
+	var where string
 	if badRows > 0 {
-		return nil, fmt.Errorf("%s NaN or Inf; first at line %d, %s", rowsContain(badRows), badLine, colDesc(badCol))
+		where = fmt.Sprintf("line %d, %s", badLine, colDesc(badCol))
 	}
 	if names == nil {
 		names = defaultNames(d)
+	}
+	if badRows > 0 {
+		return nil, &NonFiniteError{Rows: badRows, Where: where, table: &Table{X: x, N: n, D: d, Names: names}}
 	}
 	return &Table{X: x, N: n, D: d, Names: names}, nil
 }

@@ -40,6 +40,20 @@ type LoadOptions struct {
 	// Columns, if not empty, selects columns after reading, with the syntax of
 	// Table.Select: 0-based indices, ranges and names, e.g. "0-3,alcohol".
 	Columns string
+	// DropNonFinite drops the rows holding NaN or ±Inf (counted in
+	// LoadReport.DroppedRows) instead of failing with a *NonFiniteError. The
+	// rows are dropped before the column selection, so a NaN in an unselected
+	// column drops its row too. If every row is dropped the load fails.
+	DropNonFinite bool
+}
+
+// LoadReport says what LoadWithReport changed while reading.
+type LoadReport struct {
+	// DroppedRows is the number of rows dropped for NaN or ±Inf values
+	// (LoadOptions.DropNonFinite); FirstDropped locates the first, as in
+	// NonFiniteError.Where (e.g. `line 5, column 3 ("pH")`), "" if none.
+	DroppedRows  int
+	FirstDropped string
 }
 
 // Load reads the table stored at path with the default options (header and
@@ -64,12 +78,37 @@ func Load(path string) (*Table, error) {
 // (errors.Is(err, fs.ErrNotExist) holds for a missing one), an unsupported
 // extension (the message lists the supported ones), an invalid option, the
 // reader's errors and the column selection's errors.
+//
+// A NaN or ±Inf value fails the load with a wrapped *NonFiniteError (see
+// IsNonFinite) giving the number of such rows and the first, unless
+// opt.DropNonFinite is set.
 func LoadWith(path string, opt LoadOptions) (*Table, error) {
+	t, _, err := LoadWithReport(path, opt)
+	return t, err
+}
+
+// LoadWithReport is LoadWith that also reports the rows dropped for NaN or
+// ±Inf values when opt.DropNonFinite is set. Errors as LoadWith, plus
+// `load <path>: all <n> rows contain NaN or Inf; first at <where>` when
+// nothing is left.
+func LoadWithReport(path string, opt LoadOptions) (*Table, LoadReport, error) {
+	var rep LoadReport
 	t, err := load(path, opt)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+	if nf, ok := IsNonFinite(err); ok && opt.DropNonFinite && nf.table != nil {
+		if nf.Rows == nf.table.N {
+			return nil, rep, fmt.Errorf("load %s: all %d rows contain NaN or Inf; first at %s", path, nf.Rows, nf.Where)
+		}
+		t, rep.DroppedRows = DropNonFinite(nf.table)
+		rep.FirstDropped = nf.Where
+		err = nil
 	}
-	return t, nil
+	if err == nil && opt.Columns != "" {
+		t, err = t.Select(opt.Columns)
+	}
+	if err != nil {
+		return nil, LoadReport{}, fmt.Errorf("load %s: %w", path, err)
+	}
+	return t, rep, nil
 }
 
 // supportedExtensions is listed in Load's error for an unknown extension.
@@ -167,9 +206,6 @@ func load(path string, opt LoadOptions) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
-	}
-	if opt.Columns != "" {
-		return t.Select(opt.Columns)
 	}
 	return t, nil
 }

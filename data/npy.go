@@ -88,8 +88,9 @@ func readNPY(r io.Reader) (*Table, error) {
 		}
 		x = y
 	}
-	if cnt, first := countNonFinite(x, d); cnt > 0 {
-		return nil, errors.New(nonFiniteRowsMsg(cnt, first/d, first%d))
+	if e := nonFiniteArrayError(x, n, d, nil); e != nil {
+		e.table.Names = defaultNames(d)
+		return nil, e
 	}
 	return &Table{X: x, N: n, D: d, Names: defaultNames(d)}, nil
 }

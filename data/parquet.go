@@ -128,8 +128,8 @@ func readParquet(r io.ReaderAt, size int64) (*Table, error) {
 	if int64(n) != nrows {
 		return nil, fmt.Errorf("row groups hold %d rows, footer says %d", n, nrows)
 	}
-	if cnt, first := countNonFinite(x, d); cnt > 0 {
-		return nil, fmt.Errorf("%s NaN or Inf; first at row %d, column %d (%q) (0-based)", rowsContain(cnt), first/d, first%d, names[first%d])
+	if e := nonFiniteArrayError(x, n, d, names); e != nil {
+		return nil, e
 	}
 	return &Table{X: x, N: n, D: d, Names: names}, nil
 }

@@ -46,10 +46,17 @@ func FitStandardizer(t *Table) (*Standardizer, error) {
 			std[j] += dv * dv
 		}
 	}
+	// A column whose values are all equal is constant even when its
+	// floating-point mean is not exactly that value (then std is a round-off
+	// residue like 1e-17, and dividing by it would blow the column up).
+	constant := make([]bool, t.D)
+	for _, j := range ConstantColumns(t) {
+		constant[j] = true
+	}
 	var bad []string
 	for j := range std {
 		std[j] = math.Sqrt(std[j] / float64(t.N))
-		if std[j] == 0 {
+		if std[j] == 0 || constant[j] {
 			bad = append(bad, fmt.Sprintf("column %d (%q) is constant (value %v)", j, t.Names[j], t.X[j]))
 		} else if math.IsInf(std[j], 0) || math.IsNaN(std[j]) || math.IsInf(mean[j], 0) {
 			return nil, fmt.Errorf("fit standardizer: column %d (%q): values too large for float64 arithmetic (the mean or standard deviation overflows); rescale the column", j, t.Names[j])

@@ -33,8 +33,9 @@ func NewTable(x []float64, n, d int, names []string) (*Table, error) {
 	} else if len(names) != d {
 		return nil, fmt.Errorf("new table: %d names for %d columns", len(names), d)
 	}
-	if cnt, first := countNonFinite(x, d); cnt > 0 {
-		return nil, fmt.Errorf("new table: %s", nonFiniteRowsMsg(cnt, first/d, first%d))
+	if e := nonFiniteArrayError(x, n, d, nil); e != nil {
+		e.table.Names = names
+		return nil, fmt.Errorf("new table: %w", e)
 	}
 	return &Table{X: x, N: n, D: d, Names: names}, nil
 }
@@ -78,12 +79,6 @@ func rowsContain(count int) string {
 		return "1 row contains"
 	}
 	return strconv.Itoa(count) + " rows contain"
-}
-
-// nonFiniteRowsMsg formats the error for non-finite values in an in-memory or
-// NPY array: the number of rows and the 0-based position of the first.
-func nonFiniteRowsMsg(count, row, col int) string {
-	return fmt.Sprintf("%s NaN or Inf; first at row %d, column %d (0-based)", rowsContain(count), row, col)
 }
 
 // Row returns row i (length D) as a sub-slice of X: writes to it change the

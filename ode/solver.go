@@ -104,12 +104,54 @@ func firstNonFinite[T nn.Float](v []T) int {
 	return -1
 }
 
+// MaxStateAbs bounds the magnitude of every state component: a solve whose
+// state exceeds max(MaxStateAbs, 1e10·max|y(t0)|) in some component fails
+// with a *SolveError naming the time, so that a solution blowing up in finite
+// time (dy/dt = y²) stops there instead of creeping towards overflow.
+const MaxStateAbs = 1e150
+
+// stateBound returns the magnitude beyond which the state of a solve from y
+// counts as blown up.
+func stateBound[T nn.Float](y []T) float64 {
+	var m float64
+	for _, v := range y {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	return math.Max(MaxStateAbs, 1e10*m)
+}
+
+// firstBeyond returns the index of the first component of v with magnitude
+// above bound, or -1.
+func firstBeyond[T nn.Float](v []T, bound float64) int {
+	for i, x := range v {
+		if math.Abs(float64(x)) > bound {
+			return i
+		}
+	}
+	return -1
+}
+
+// blowUpReason describes a state component beyond the bound.
+func blowUpReason[T nn.Float](v []T, i int, bound float64) string {
+	return fmt.Sprintf("state beyond %.3g in magnitude: y[%d] = %.3g (the solution blows up)", bound, i, float64(v[i]))
+}
+
+// norm2 returns the Euclidean norm of v, scaled so that it does not overflow
+// while it is representable (states near 1e200 are reported as such).
 func norm2[T nn.Float](v []T) float64 {
+	var m float64
+	for _, x := range v {
+		m = math.Max(m, math.Abs(float64(x)))
+	}
+	if m == 0 || math.IsInf(m, 0) || math.IsNaN(m) {
+		return m
+	}
 	var s float64
 	for _, x := range v {
-		s += float64(x) * float64(x)
+		r := float64(x) / m
+		s += r * r
 	}
-	return math.Sqrt(s)
+	return m * math.Sqrt(s)
 }
 
 // machEps returns the machine epsilon of T.
@@ -145,6 +187,7 @@ func (s *Solver[T]) fixed(ctx context.Context, f Func[T], y []T, t0, t1 float64,
 	if i := firstNonFinite(y); i >= 0 {
 		return fail(t0, norm2(y), fmt.Sprintf("non-finite initial state: y[%d] = %v", i, y[i]), nil)
 	}
+	bound := stateBound(y)
 	for step := 0; step < opt.Steps; step++ {
 		t := t0 + float64(step)*h
 		if err := canceled(ctx); err != nil {
@@ -191,6 +234,9 @@ func (s *Solver[T]) fixed(ctx context.Context, f Func[T], y []T, t0, t1 float64,
 		st.Steps++
 		if l := firstNonFinite(y); l >= 0 {
 			return fail(t+h, norm2(y), fmt.Sprintf("non-finite state: y[%d] = %v", l, y[l]), nil)
+		}
+		if l := firstBeyond(y, bound); l >= 0 {
+			return fail(t+h, norm2(y), blowUpReason(y, l, bound), nil)
 		}
 	}
 	return st, nil
@@ -269,6 +315,7 @@ func (s *Solver[T]) dopri5(ctx context.Context, f Func[T], y []T, t0, t1 float64
 	if i := firstNonFinite(y); i >= 0 {
 		return fail(t0, norm2(y), fmt.Sprintf("non-finite initial state: y[%d] = %v", i, y[i]), nil)
 	}
+	bound := stateBound(y)
 	bad, err := eval(t, y, k1)
 	if err != nil {
 		return fail(t, norm2(y), "right-hand side failed", err)
@@ -444,6 +491,9 @@ func (s *Solver[T]) dopri5(ctx context.Context, f Func[T], y []T, t0, t1 float64
 			copy(y, ynew)
 			k1, k7 = k7, k1 // first same as last
 			st.Steps++
+			if l := firstBeyond(y, bound); l >= 0 {
+				return fail(t, norm2(y), blowUpReason(y, l, bound), nil)
+			}
 			rejectedLast, lastBad = false, ""
 			h *= factor
 		} else {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -52,6 +53,12 @@ type Config struct {
 	// Dequantize is "auto" (add U[0, 1) noise to integer-valued columns),
 	// "none" or "all".
 	Dequantize string `yaml:"dequantize"`
+	// DropNonFinite drops the rows of a data file that hold NaN or ±Inf
+	// (counted in Splits.DroppedRows) instead of refusing the file.
+	DropNonFinite bool `yaml:"drop_nonfinite"`
+	// DropConstant drops constant columns (they have no density) with a
+	// warning (Splits.Warnings) instead of refusing the data.
+	DropConstant bool `yaml:"drop_constant"`
 	// ValFrac and TestFrac are the fractions of rows held out for validation
 	// (weight selection) and test (reported NLL), split by a seeded shuffle.
 	ValFrac  float64 `yaml:"val_frac"`
@@ -260,6 +267,20 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig reads YAML text over the defaults of its method (lfm when it
+// names none) and validates the result, as LoadConfig does for a file. Errors
+// give the line and the dotted key: an unknown key (listing the valid keys
+// of its section), a value of the wrong type (`line 2: key "train.iters":
+// want a whole number, got "many"`), a fractional number for an integer key,
+// a text None, or a YAML syntax error; then Validate's errors.
+func ParseConfig(b []byte) (Config, error) {
 	var head struct {
 		Method string `yaml:"method"`
 	}
@@ -269,10 +290,10 @@ func LoadConfig(path string) (Config, error) {
 	}
 	c := DefaultConfigFor(head.Method)
 	if err := decodeStrict(b, &c); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+		return Config{}, err
 	}
 	return c, nil
 }
@@ -286,7 +307,7 @@ func decodeStrict(b []byte, c *Config) error {
 		return err
 	}
 	if len(root.Content) > 0 {
-		if err := checkWholeNumbers(root.Content[0], reflect.TypeOf(*c), ""); err != nil {
+		if err := checkNode(root.Content[0], reflect.TypeOf(*c), ""); err != nil {
 			return err
 		}
 	}
@@ -572,52 +593,115 @@ func (c *Config) validateJKO() error {
 	return nil
 }
 
-// checkWholeNumbers refuses a fractional number for an integer key (yaml.v3
-// would truncate 20.5 to 20 silently). n is the YAML node decoded into a value
-// of type t; key names it in errors.
-func checkWholeNumbers(n *yaml.Node, t reflect.Type, key string) error {
+// checkNode walks the YAML node n that decodes into a value of type t and
+// returns an error naming the key (dotted path, e.g. "train.iters") and line
+// for an unknown key, a value of the wrong kind (a mapping or list where a
+// value belongs, or the reverse), a value that does not parse as the key's
+// type, and a fractional number for an integer key (yaml.v3 would truncate
+// 20.5 to 20 silently). Aliases are left to the decoder.
+func checkNode(n *yaml.Node, t reflect.Type, key string) error {
+	shown := key
+	if shown == "" {
+		shown = "(top level)"
+	}
+	if n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil
+	}
+	kindName := func(n *yaml.Node) string {
+		switch n.Kind {
+		case yaml.MappingNode:
+			return "a mapping"
+		case yaml.SequenceNode:
+			return "a list"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			return nil
+			return fmt.Errorf("line %d: key %q: want a mapping of keys, got %s", n.Line, shown, kindName(n))
 		}
+		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			name := n.Content[i].Value
-			for j := 0; j < t.NumField(); j++ {
-				f := t.Field(j)
-				tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-				if opts == "inline" {
-					sub := &yaml.Node{Kind: yaml.MappingNode, Content: n.Content[i : i+2]}
-					if err := checkWholeNumbers(sub, f.Type, key); err != nil {
-						return err
-					}
-					continue
+			kn := n.Content[i]
+			name := kn.Value
+			k := name
+			if key != "" {
+				k = key + "." + name
+			}
+			ft, ok := fields[name]
+			if !ok {
+				names := make([]string, 0, len(fields))
+				for f := range fields {
+					names = append(names, f)
 				}
-				if tag == name {
-					k := name
-					if key != "" {
-						k = key + "." + name
-					}
-					if err := checkWholeNumbers(n.Content[i+1], f.Type, k); err != nil {
-						return err
-					}
+				sort.Strings(names)
+				where := "top-level keys"
+				if key != "" {
+					where = "keys of " + key
 				}
+				return fmt.Errorf("line %d: unknown key %q (%s: %s)", kn.Line, k, where, strings.Join(names, ", "))
+			}
+			if err := checkNode(n.Content[i+1], ft, k); err != nil {
+				return err
 			}
 		}
 	case reflect.Slice:
-		if n.Kind == yaml.SequenceNode {
-			for _, c := range n.Content {
-				if err := checkWholeNumbers(c, t.Elem(), key); err != nil {
-					return err
-				}
+		if n.Kind != yaml.SequenceNode {
+			return fmt.Errorf("line %d: key %q: want a list such as [1, 2], got %s", n.Line, shown, kindName(n))
+		}
+		for _, c := range n.Content {
+			if err := checkNode(c, t.Elem(), key); err != nil {
+				return err
 			}
 		}
-	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint:
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
-			return fmt.Errorf("line %d: key %q: want a whole number, got %s", n.Line, key, n.Value)
+	default:
+		if n.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: key %q: want a single value, got %s", n.Line, shown, kindName(n))
+		}
+		var want string
+		switch t.Kind() {
+		case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint:
+			want = "a whole number"
+			if n.Tag == "!!float" {
+				return fmt.Errorf("line %d: key %q: want a whole number, got %s", n.Line, shown, n.Value)
+			}
+		case reflect.Float64:
+			want = "a number"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.String:
+			return nil
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			return fmt.Errorf("line %d: key %q: want %s, got %q", n.Line, shown, want, n.Value)
 		}
 	}
 	return nil
+}
+
+// yamlFields maps the YAML keys of struct type t to their field types,
+// descending into inline fields.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := make(map[string]reflect.Type)
+	for j := 0; j < t.NumField(); j++ {
+		f := t.Field(j)
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if opts == "inline" {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		out[tag] = f.Type
+	}
+	return out
 }
 
 // fmCoupling returns the coupling of a flow-matching method.

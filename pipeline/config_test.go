@@ -47,8 +47,8 @@ func TestLoadConfigOverridesDefaults(t *testing.T) {
 
 func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
-		{"trian:\n  iters: 5\n", "field trian not found"},
-		{"train:\n  iters: many\n", "cannot unmarshal !!str `many` into int"},
+		{"trian:\n  iters: 5\n", `line 1: unknown key "trian"`},
+		{"train:\n  iters: many\n", `line 2: key "train.iters": want a whole number, got "many"`},
 		{"train:\n  ema: None\n", `line 2: key "train.ema": "None" is read as text, not as "no value"; write a value (0 disables clip and ema), or delete the line to keep the default`},
 		{"out: None\n", `key "out": "None" is read as text`},
 		{"train:\n  iters: 20.5\n", `line 2: key "train.iters": want a whole number, got 20.5`},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/iterflow/iterflow/data"
@@ -23,8 +25,19 @@ type Splits struct {
 	Train       *data.Table
 	Val         *data.Table
 	Test        *data.Table
-	// N and D are the rows and columns of the whole table.
+	// N and D are the rows and columns of the whole table (after the rows
+	// and columns dropped below).
 	N, D int
+	// DroppedRows is the number of rows of a data file dropped for NaN or
+	// ±Inf values (Config.DropNonFinite).
+	DroppedRows int
+	// DroppedColumns lists the names of the constant columns dropped
+	// (Config.DropConstant).
+	DroppedColumns []string
+	// Warnings are lines for the run's log: one per dropped constant column
+	// and one giving the count of dropped rows, e.g.
+	// `data bad.csv: dropped 2 rows with NaN or Inf (first at line 12, column 3 ("c"))`.
+	Warnings []string
 }
 
 // Split returns the named part: "train", "val" (or "validation") or "test".
@@ -46,29 +59,61 @@ func (s *Splits) Split(name string) (*data.Table, error) {
 
 // PrepareSplits loads cfg.Data, applies cfg.Columns, dequantizes and splits
 // exactly as Run does, so that the same config gives the same rows bit for
-// bit. Errors name the data and the problem: too few rows (< 50, or fewer
-// than 2·d), a constant column, or a split that leaves a part empty.
+// bit. Errors name the data and the problem: rows with NaN or Inf (their
+// count and the first, unless cfg.DropNonFinite), too few rows (< 50, or
+// fewer than 2·d), a constant column (unless cfg.DropConstant), or a split
+// that leaves a part empty.
+//
+// With cfg.DropConstant the constant columns are dropped and cfg.Columns is
+// rewritten to the 0-based indices of the kept columns in the file, so that
+// the config saved with the run (and logprob on the original file) selects
+// the same columns.
 func PrepareSplits(cfg *Config) (*Splits, error) {
 	if isRegistryName(cfg.Data) {
 		return prepareRegistrySplits(cfg)
 	}
-	ds, err := LoadDataset(cfg)
+	ds, rep, raw, err := loadDatasetReport(cfg)
 	if err != nil {
 		return nil, err
+	}
+	var warnings []string
+	if rep.DroppedRows > 0 {
+		warnings = append(warnings, fmt.Sprintf("data %s: dropped %s with NaN or Inf (first at %s)", ds.Name, plural(rep.DroppedRows, "row"), rep.FirstDropped))
 	}
 	tab := ds.Table
 	n, d := tab.N, tab.D
 	if n < 50 {
-		return nil, fmt.Errorf("data %s: %d rows is too few; need at least 50 to split into train, validation and test", ds.Name, n)
-	}
-	if n < 2*d {
-		return nil, fmt.Errorf("data %s: %d rows for %d columns; need at least twice as many rows as columns", ds.Name, n, d)
+		return nil, fmt.Errorf("data %s: %s is too few; need at least 50 to split into train, validation and test", ds.Name, plural(n, "row"))
 	}
 	// A constant column has no density; dequantizing it would only model the
 	// noise. Image data keep theirs (dequantization makes them uniform pixels).
+	var dropped []string
 	if cc := data.ConstantColumns(tab); len(cc) > 0 && ds.ImageH == 0 && cfg.Dequantize != "all" {
-		j := cc[0]
-		return nil, fmt.Errorf("data %s: column %d (%q) is constant (value %g); drop it with --columns", ds.Name, j, tab.Names[j], tab.X[j])
+		if !cfg.DropConstant {
+			j := cc[0]
+			return nil, fmt.Errorf("data %s: column %d (%q) is constant (value %g); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)", ds.Name, j, tab.Names[j], tab.X[j])
+		}
+		if len(cc) == d {
+			return nil, fmt.Errorf("data %s: all columns are constant (%s); nothing to model", ds.Name, plural(d, "column"))
+		}
+		keep, err := keptColumns(raw, cfg.Columns, cc, d)
+		if err != nil {
+			return nil, fmt.Errorf("data %s: %w", ds.Name, err)
+		}
+		sel, err := raw.Select(keep)
+		if err != nil {
+			return nil, fmt.Errorf("data %s: drop constant columns: %w", ds.Name, err)
+		}
+		for _, j := range cc {
+			dropped = append(dropped, tab.Names[j])
+			warnings = append(warnings, fmt.Sprintf("data %s: dropped constant column %d (%q, value %g)", ds.Name, j, tab.Names[j], tab.X[j]))
+		}
+		cfg.Columns = keep
+		tab, d = sel, sel.D
+		ds.Table = sel
+	}
+	if n < 2*d {
+		return nil, fmt.Errorf("data %s: %d rows for %d columns; need at least twice as many rows as columns", ds.Name, n, d)
 	}
 	// Dequantize integer columns once (seeded), then split. Image data
 	// (integer pixels) are dequantized in every column.
@@ -93,7 +138,73 @@ func PrepareSplits(cfg *Config) (*Splits, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
 	}
-	return &Splits{Dataset: ds, Dequantized: deq, Train: train, Val: val, Test: test, N: n, D: d}, nil
+	return &Splits{Dataset: ds, Dequantized: deq, Train: train, Val: val, Test: test, N: n, D: d,
+		DroppedRows: rep.DroppedRows, DroppedColumns: dropped, Warnings: warnings}, nil
+}
+
+// loadDatasetReport is LoadDataset with cfg.DropNonFinite applied to data
+// files. It also returns the file's table before cfg.Columns (raw; nil for
+// the built-in and generated data). A NaN or Inf error names the option.
+func loadDatasetReport(cfg *Config) (*Dataset, data.LoadReport, *data.Table, error) {
+	var rep data.LoadReport
+	if cfg.Data == "digits" || isToy(cfg.Data) {
+		ds, err := LoadDataset(cfg)
+		return ds, rep, nil, err
+	}
+	raw, rep, err := data.LoadWithReport(cfg.Data, data.LoadOptions{DropNonFinite: cfg.DropNonFinite})
+	if err != nil {
+		if _, ok := data.IsNonFinite(err); ok {
+			err = fmt.Errorf("%w; drop those rows with --drop-nonfinite (config: drop_nonfinite: true)", err)
+		}
+		return nil, rep, nil, err
+	}
+	t := raw
+	if cfg.Columns != "" {
+		if t, err = raw.Select(cfg.Columns); err != nil {
+			return nil, rep, nil, fmt.Errorf("columns: %w", err)
+		}
+	}
+	return &Dataset{Table: t, Name: filepath.Base(cfg.Data), Source: cfg.Data}, rep, raw, nil
+}
+
+// keptColumns returns the selection (0-based indices into raw, comma-separated)
+// of the columns that the selection sel (all if empty) keeps after dropping
+// the selected columns at positions drop (indices into the d selected ones).
+func keptColumns(raw *data.Table, sel string, drop []int, d int) (string, error) {
+	if raw == nil {
+		return "", fmt.Errorf("constant columns can only be dropped from a data file")
+	}
+	// Select on a one-row table of column indices maps sel to raw indices.
+	idx := make([]float64, raw.D)
+	for j := range idx {
+		idx[j] = float64(j)
+	}
+	it, err := (&data.Table{X: idx, N: 1, D: raw.D, Names: raw.Names}).Select(sel)
+	if err != nil {
+		return "", fmt.Errorf("columns: %w", err)
+	}
+	if it.D != d {
+		return "", fmt.Errorf("columns: selection %q gives %d columns, want %d", sel, it.D, d)
+	}
+	skip := make(map[int]bool, len(drop))
+	for _, j := range drop {
+		skip[j] = true
+	}
+	var parts []string
+	for k, v := range it.X {
+		if !skip[k] {
+			parts = append(parts, strconv.Itoa(int(v)))
+		}
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// plural returns "1 row" or "n rows".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // isRegistryName reports whether data names a registry dataset (other than

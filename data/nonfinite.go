@@ -1,0 +1,73 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+)
+
+// NonFiniteError is returned (wrapped) by the readers and NewTable when values
+// are NaN or ±Inf. Rows is the number of rows holding at least one such value
+// and Where locates the first, e.g. `line 5, column 3 ("pH")` for delimited
+// text (1-based lines and columns) or `row 4, column 2 (0-based)` for arrays.
+// Its message is "<Rows> rows contain NaN or Inf; first at <Where>". Loading
+// with LoadOptions.DropNonFinite drops such rows instead of failing.
+type NonFiniteError struct {
+	Rows  int
+	Where string
+	// table is the whole table as read, kept so that LoadWithReport can drop
+	// the bad rows without reading the file again.
+	table *Table
+}
+
+// Error formats e, e.g. `2 rows contain NaN or Inf; first at line 5, column 3 ("pH")`.
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("%s NaN or Inf; first at %s", rowsContain(e.Rows), e.Where)
+}
+
+// IsNonFinite reports whether err holds a *NonFiniteError, and returns it.
+func IsNonFinite(err error) (*NonFiniteError, bool) {
+	var e *NonFiniteError
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// DropNonFinite returns a copy of t without the rows that hold NaN or ±Inf
+// and the number of rows dropped.
+func DropNonFinite(t *Table) (*Table, int) {
+	out := &Table{X: make([]float64, 0, len(t.X)), D: t.D, Names: t.Names}
+	dropped := 0
+	for i := 0; i < t.N; i++ {
+		row := t.X[i*t.D : (i+1)*t.D]
+		if firstNonFiniteIn(row) >= 0 {
+			dropped++
+			continue
+		}
+		out.X = append(out.X, row...)
+		out.N++
+	}
+	return out, dropped
+}
+
+// firstNonFiniteIn returns the index of the first NaN or ±Inf in v, or −1.
+func firstNonFiniteIn(v []float64) int {
+	for j, x := range v {
+		if x-x != 0 {
+			return j
+		}
+	}
+	return -1
+}
+
+// nonFiniteArrayError builds the error for non-finite values in an array read
+// in memory (NPY, NPZ, Parquet, NewTable); names (optional) name the columns.
+func nonFiniteArrayError(x []float64, n, d int, names []string) *NonFiniteError {
+	cnt, first := countNonFinite(x, d)
+	if cnt == 0 {
+		return nil
+	}
+	where := fmt.Sprintf("row %d, column %d (0-based)", first/d, first%d)
+	if names != nil {
+		where = fmt.Sprintf("row %d, column %d (%q) (0-based)", first/d, first%d, names[first%d])
+	}
+	return &NonFiniteError{Rows: cnt, Where: where, table: &Table{X: x, N: n, D: d, Names: names}}
+}
