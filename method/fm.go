@@ -52,6 +52,10 @@ type FMConfig struct {
 	Net nn.Spec
 	// Time is the distribution of t, drawn per sample.
 	Time interp.TimeDist
+	// Checkpoint, when not nil, makes TrainFM save its state at step
+	// boundaries and resume from a saved one (see Checkpointing; Block is 0
+	// while training and 1 when done). Reflow ignores it.
+	Checkpoint *Checkpointing
 	// Optim holds the optimizer settings (Iters and BatchSize of the run,
 	// Adam's learning rate and its schedule, clipping, EMA, validation and
 	// loss-curve cadence, Seed); WarmStart is ignored.
@@ -148,7 +152,10 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("fm: network: %w", err)
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0xf10e))
+	pcg := rand.NewPCG(cfg.Seed, 0xf10e)
+	rng := rand.New(pcg)
+	ck := cfg.Checkpoint
+	cfg.LR *= ck.lrScale()
 	net, err := nn.NewMLP[float32](spec, rng)
 	if err != nil {
 		return nil, fmt.Errorf("fm: %w", err)
@@ -160,7 +167,7 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	perm := rng.Perm(n)
 	pos := 0
 	prob := &fmProblem{
-		d: d, interpolant: cfg.Interpolant, sigma: cfg.Sigma, time: cfg.Time,
+		d: d, interpolant: cfg.Interpolant, sigma: cfg.Sigma, time: cfg.Time, perm: perm, pos: &pos,
 		pairs: func(x0, x1 []float32, rng *rand.Rand) error {
 			for i := 0; i < b; i++ {
 				if pos == n {
@@ -205,15 +212,49 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 		}
 	}
 
+	state := func(block int, cur *BlockState, step int, done *BlockResult) *TrainState {
+		st := &TrainState{Block: block, Step: step, RNG: marshalRNG(pcg), Current: cur}
+		if done != nil {
+			st.Nets, st.Blocks = [][]float32{net.Params()}, []BlockResult{*done}
+		}
+		return st
+	}
+	hooks := &blockHooks{ck: ck, state: func(cur *BlockState, step int) *TrainState { return state(0, cur, step, nil) }}
+	if ck != nil && ck.Resume != nil {
+		r := ck.Resume
+		switch {
+		case r.Block == 1 && len(r.Nets) == 1 && len(r.Blocks) == 1 && r.Current == nil:
+			if len(r.Nets[0]) != net.NumParams() {
+				return nil, fmt.Errorf("fm: resume: %d saved parameters, the network has %d", len(r.Nets[0]), net.NumParams())
+			}
+			copy(net.Params(), r.Nets[0])
+			return &FMResult{Net: net, Block: r.Blocks[0], Source: src, StdNormalSource: src.IsStdNormal(), Rectified: 1}, nil
+		case r.Block != 0 || len(r.Nets) != 0 || len(r.Blocks) != 0:
+			return nil, fmt.Errorf("fm: resume: the saved state has %d finished blocks (%d weights, %d results) of a 1-block run", r.Block, len(r.Nets), len(r.Blocks))
+		}
+		if err := pcg.UnmarshalBinary(r.RNG); err != nil {
+			return nil, fmt.Errorf("fm: resume: random state: %w", err)
+		}
+		hooks.resume = r.Current
+	}
+	if hooks.resume == nil {
+		if err := ck.save(state(0, nil, 0, nil)); err != nil {
+			return nil, fmt.Errorf("fm: %w", err)
+		}
+	}
+
 	start := time.Now()
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("flow matching (%v coupling, %v path)", cfg.Coupling, cfg.Interpolant))
-	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog)
+	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks)
 	prog.EndBlock()
 	if err != nil {
 		return nil, fmt.Errorf("fm: %w", err)
 	}
 	br.Kind = "fm"
 	br.Seconds = time.Since(start).Seconds()
+	if err := ck.save(state(1, nil, 0, &br)); err != nil {
+		return nil, fmt.Errorf("fm: %w", err)
+	}
 	return &FMResult{Net: net, Block: br, Source: src, StdNormalSource: src.IsStdNormal(), Rectified: 1}, nil
 }
 
@@ -293,7 +334,7 @@ func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solve
 	}
 	k := prev.Rectified + 1
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("reflow to %d-rectified flow", k))
-	br, err := trainFM(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog)
+	br, err := trainFM(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog, nil)
 	prog.EndBlock()
 	if err != nil {
 		return nil, fmt.Errorf("reflow: %w", err)
@@ -407,6 +448,10 @@ type fmProblem struct {
 	atZero bool
 	// pairs writes BatchSize rows of x0 and x1 (float32, row-major).
 	pairs func(x0, x1 []float32, rng *rand.Rand) error
+	// perm and pos are the epoch permutation of the training rows and the
+	// position in it, used by pairs (for checkpoints; nil when not resumable).
+	perm []int
+	pos  *int
 }
 
 // finish draws t (and the path noise) and writes x_t and the target ∂_t x_t
@@ -430,9 +475,9 @@ func (p *fmProblem) finish(fb *fmBatch, b int, rng *rand.Rand) {
 
 // trainFM runs the regression of prob on net (Adam, StepLR, clipping, EMA,
 // validation on the fixed pairs vx0, vx1 of nv rows) and leaves the kept
-// weights in net.
+// weights in net. hooks (nil: none) resume and checkpoint it.
 func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx1 []float32, nv int,
-	cfg FMConfig, rng *rand.Rand, prog Progress) (BlockResult, error) {
+	cfg FMConfig, rng *rand.Rand, prog Progress, hooks *blockHooks) (BlockResult, error) {
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b, d := cfg.BatchSize, prob.d
 	fb := newFMBatch(b, d)
@@ -453,9 +498,18 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		}
 	}
 
-	for step := 0; step < cfg.Iters; step++ {
+	var pos0 int
+	posp := prob.pos
+	if posp == nil {
+		posp = &pos0
+	}
+	first, err := hooks.start(op, &br, prob.perm, posp)
+	if err != nil {
+		return br, err
+	}
+	for step := first; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
-			return br, err
+			return br, hooks.interrupted(op, &br, prob.perm, *posp, step, err)
 		}
 		if err := prob.pairs(fb.x0, fb.x1, rng); err != nil {
 			return br, fmt.Errorf("step %d: %w", step, err)
@@ -463,7 +517,7 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		prob.finish(fb, b, rng)
 		net.Forward(fb.xt, fb.t, b, fb.v)
 		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
-		if err := checkLoss(step, loss); err != nil {
+		if err := hooks.diverged(step, loss); err != nil {
 			return br, err
 		}
 		clear(op.grad)
@@ -471,6 +525,9 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		op.step(step)
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {
 			break
+		}
+		if err := hooks.after(op, &br, prob.perm, *posp, step, cfg.Iters); err != nil {
+			return br, err
 		}
 	}
 	validate(cfg.Iters)

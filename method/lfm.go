@@ -2,6 +2,7 @@ package method
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -31,6 +32,9 @@ type LFMConfig struct {
 	// Push is the solver used to push the training and validation pools through
 	// each trained block.
 	Push ode.Options
+	// Checkpoint, when not nil, saves the training state at step boundaries
+	// and resumes from a saved one (see Checkpointing); nil trains without.
+	Checkpoint *Checkpointing
 	// Optim holds the optimizer settings (Iters and BatchSize per block,
 	// Adam's learning rate and its schedule, clipping, EMA, WarmStart,
 	// validation and loss-curve cadence, Seed).
@@ -113,9 +117,12 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("lfm: network: %w", err)
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1f0a))
+	pcg := rand.NewPCG(cfg.Seed, 0x1f0a)
+	rng := rand.New(pcg)
 	pool := append([]float64(nil), x...)
 	vpool := append([]float64(nil), val...)
+	ck := cfg.Checkpoint
+	cfg.LR *= ck.lrScale()
 
 	type stage struct {
 		kind  string
@@ -129,8 +136,75 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		stages = append(stages, stage{"free", 0})
 	}
 	res := &LFMResult{}
+	pushOpt := flow.Options{Solver: cfg.Push}
+	push := func(k int, net *nn.MLP[float32]) (int, error) {
+		blk := flow.Block{Field: nn.Convert[float64](net)}
+		pst, err := blk.Push(ctx, pool, n, pushOpt)
+		if err != nil {
+			return 0, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
+		}
+		if nv > 0 {
+			if _, err := blk.Push(ctx, vpool, nv, pushOpt); err != nil {
+				return 0, fmt.Errorf("lfm: block %d: pushing the validation pool: %w", k, err)
+			}
+		}
+		return pst.NFE, nil
+	}
+	state := func(block int, cur *BlockState, step int) *TrainState {
+		st := &TrainState{Block: block, Step: step, RNG: marshalRNG(pcg), Blocks: res.Blocks, Current: cur}
+		for _, m := range res.Nets {
+			st.Nets = append(st.Nets, m.Params())
+		}
+		return st
+	}
+
+	first := 0
+	var resumeBlk *BlockState
+	if ck != nil && ck.Resume != nil {
+		r := ck.Resume
+		if r.Block < 0 || r.Block > len(stages) || len(r.Nets) != r.Block || len(r.Blocks) != r.Block || (r.Current != nil && r.Block == len(stages)) {
+			return nil, fmt.Errorf("lfm: resume: the saved state has %d finished blocks (%d weights, %d results) of a %d-block run", r.Block, len(r.Nets), len(r.Blocks), len(stages))
+		}
+		// Rebuild the finished blocks and push the pools through them:
+		// the same arithmetic as the original run, so the pools are bitwise
+		// the same.
+		for k := 0; k < r.Block; k++ {
+			net, err := nn.NewMLP[float32](spec, rand.New(rand.NewPCG(0, 0)))
+			if err != nil {
+				return nil, fmt.Errorf("lfm: block %d: %w", k, err)
+			}
+			if len(r.Nets[k]) != net.NumParams() {
+				return nil, fmt.Errorf("lfm: resume: block %d has %d saved parameters, the network %d", k, len(r.Nets[k]), net.NumParams())
+			}
+			copy(net.Params(), r.Nets[k])
+			if r.Block < len(stages) {
+				if _, err := push(k, net); err != nil {
+					return nil, err
+				}
+			}
+			res.Nets = append(res.Nets, net)
+			res.Blocks = append(res.Blocks, r.Blocks[k])
+		}
+		first, resumeBlk = r.Block, r.Current
+	}
 	var prev *nn.MLP[float32]
-	for k, st := range stages {
+	if first > 0 {
+		prev = res.Nets[first-1]
+	}
+	for k := first; k < len(stages); k++ {
+		st := stages[k]
+		if k > first || resumeBlk == nil {
+			if ck != nil && ck.Resume != nil && k == first {
+				// Resuming at a block boundary: the random stream continues
+				// from the saved state.
+				if err := pcg.UnmarshalBinary(ck.Resume.RNG); err != nil {
+					return nil, fmt.Errorf("lfm: resume: random state: %w", err)
+				}
+			}
+			if err := ck.save(state(k, nil, 0)); err != nil {
+				return nil, fmt.Errorf("lfm: %w", err)
+			}
+		}
 		start := time.Now()
 		net, err := nn.NewMLP[float32](spec, rng)
 		if err != nil {
@@ -143,26 +217,31 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		if st.kind == "free" {
 			label = "free block to N(0, I)"
 		}
+		hooks := &blockHooks{ck: ck, block: k, state: func(cur *BlockState, step int) *TrainState { return state(k, cur, step) }}
+		batches := newEpochBatcher(n, rng)
+		if k == first && resumeBlk != nil {
+			if err := pcg.UnmarshalBinary(ck.Resume.RNG); err != nil {
+				return nil, fmt.Errorf("lfm: resume: random state: %w", err)
+			}
+			hooks.resume = resumeBlk
+		}
 		prog.StartBlock(k, len(stages), cfg.Iters, label)
-		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", cfg, rng, prog)
+		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", cfg, rng, batches, prog, hooks)
 		prog.EndBlock()
 		if err != nil {
+			var de *DivergedError
+			var ie *Interrupted
+			if errors.As(err, &de) || errors.As(err, &ie) {
+				return nil, fmt.Errorf("lfm: %w", err)
+			}
 			return nil, fmt.Errorf("lfm: block %d: %w", k, err)
 		}
 		br.Index, br.Kind, br.Gamma = k, st.kind, st.gamma
 
 		// Push both pools through the trained block (float64).
-		blk := flow.Block{Field: nn.Convert[float64](net)}
 		before := append([]float64(nil), pool...)
-		pst, err := blk.Push(ctx, pool, n, flow.Options{Solver: cfg.Push})
-		if err != nil {
-			return nil, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
-		}
-		br.PushNFE = pst.NFE
-		if nv > 0 {
-			if _, err := blk.Push(ctx, vpool, nv, flow.Options{Solver: cfg.Push}); err != nil {
-				return nil, fmt.Errorf("lfm: block %d: pushing the validation pool: %w", k, err)
-			}
+		if br.PushNFE, err = push(k, net); err != nil {
+			return nil, err
 		}
 		var mv, nrm float64
 		for i := range pool {
@@ -176,6 +255,11 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		res.Nets = append(res.Nets, net)
 		res.Blocks = append(res.Blocks, br)
 		prev = net
+	}
+	if first < len(stages) || ck == nil || ck.Resume == nil {
+		if err := ck.save(state(len(stages), nil, 0)); err != nil {
+			return nil, fmt.Errorf("lfm: %w", err)
+		}
 	}
 	return res, nil
 }
@@ -205,9 +289,11 @@ func (fb *fmBatch) fill(b, d int, gamma float64, free bool, p interp.Interpolant
 	interp.Eval(p, fb.t[:b], fb.x0[:b*d], fb.x1[:b*d], b, d, fb.xt[:b*d], fb.target[:b*d])
 }
 
-// trainFMBlock runs the flow-matching regression of one LFM block on the pool.
+// trainFMBlock runs the flow-matching regression of one LFM block on the
+// pool, drawing minibatches from batches; hooks (nil: none) resume and
+// checkpoint it.
 func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n int, vpool []float64, nv, d int,
-	gamma float64, free bool, cfg LFMConfig, rng *rand.Rand, prog Progress) (BlockResult, error) {
+	gamma float64, free bool, cfg LFMConfig, rng *rand.Rand, batches *epochBatcher, prog Progress, hooks *blockHooks) (BlockResult, error) {
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b := cfg.BatchSize
 	fb := newFMBatch(b, d)
@@ -225,16 +311,19 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		}
 	}
 
-	batches := newEpochBatcher(n, rng)
-	for step := 0; step < cfg.Iters; step++ {
+	first, err := hooks.start(op, &br, batches.perm, &batches.pos)
+	if err != nil {
+		return br, err
+	}
+	for step := first; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
-			return br, err
+			return br, hooks.interrupted(op, &br, batches.perm, batches.pos, step, err)
 		}
 		batches.fill(pool, d, fb.x0, b)
 		fb.fill(b, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
 		net.Forward(fb.xt, fb.t, b, fb.v)
 		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
-		if err := checkLoss(step, loss); err != nil {
+		if err := hooks.diverged(step, loss); err != nil {
 			return br, err
 		}
 		clear(op.grad)
@@ -242,6 +331,9 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		op.step(step)
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {
 			break
+		}
+		if err := hooks.after(op, &br, batches.perm, batches.pos, step, cfg.Iters); err != nil {
+			return br, err
 		}
 	}
 	validate(cfg.Iters)

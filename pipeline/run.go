@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iterflow/iterflow/baseline"
+	"github.com/iterflow/iterflow/checkpoint"
 	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/data/toy"
 	"github.com/iterflow/iterflow/flow"
@@ -94,8 +96,45 @@ type Options struct {
 	// Version is recorded in metrics.json.
 	Version string
 	// Overwrite replaces an existing, non-empty run directory; without it Run
-	// refuses to write into one.
+	// refuses to write into one. It also discards the checkpoint of an
+	// interrupted run of the same directory.
 	Overwrite bool
+	// Resume continues the interrupted run of cfg.Out from its last
+	// checkpoint (lfm, cfm, otcfm); cfg must be the run's saved config
+	// (LoadResumeConfig).
+	Resume bool
+	// CheckpointEvery is the number of steps between mid-block checkpoints
+	// (0: only at block boundaries; negative: DefaultCheckpointEvery).
+	CheckpointEvery int
+	// OnDiverge is "stop" (default when empty) or "rollback": roll back to
+	// the last good checkpoint, multiply the learning rate by
+	// RollbackLRFactor (default 0.5) and continue, at most MaxRollbacks times
+	// (default 3) per run.
+	OnDiverge        string
+	RollbackLRFactor float64
+	MaxRollbacks     int
+}
+
+// checkResumeOptions validates the resume and divergence settings.
+func (o *Options) checkResumeOptions() error {
+	switch o.OnDiverge {
+	case "", "stop", "rollback":
+	default:
+		return fmt.Errorf("on-diverge: want stop or rollback, got %q", o.OnDiverge)
+	}
+	if o.RollbackLRFactor == 0 {
+		o.RollbackLRFactor = 0.5
+	}
+	if !(o.RollbackLRFactor > 0 && o.RollbackLRFactor < 1) {
+		return fmt.Errorf("rollback-lr-factor: must be in (0, 1), got %g", o.RollbackLRFactor)
+	}
+	if o.MaxRollbacks == 0 {
+		o.MaxRollbacks = 3
+	}
+	if o.CheckpointEvery < 0 {
+		o.CheckpointEvery = DefaultCheckpointEvery
+	}
+	return nil
 }
 
 // Run executes the job described by cfg and writes the run directory. The
@@ -112,6 +151,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	sp, err := PrepareSplits(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range sp.Warnings {
+		logf("%s", w)
 	}
 	ds, deq, train, val, test := sp.Dataset, sp.Dequantized, sp.Train, sp.Val, sp.Test
 	n, d := sp.N, sp.D
@@ -136,31 +178,121 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	logf("data %s: %d rows × %d columns (train %d, validation %d, test %d); %d columns dequantized",
 		ds.Name, n, d, train.N, val.N, test.N, countTrue(deq))
 
+	if err := opt.checkResumeOptions(); err != nil {
+		return nil, err
+	}
+	resumable := ResumableMethod(cfg.Method) && !(cfg.Method == "rf" || cfg.FM.Reflow > 0)
+	if opt.Resume && !resumable {
+		return nil, fmt.Errorf("resume: method %s cannot be resumed (only lfm, cfm and otcfm without reflow); start the run again", cfg.Method)
+	}
+	if opt.Resume && cfg.Out == "" {
+		return nil, fmt.Errorf("resume: no run directory given")
+	}
 	out, err := runDir(cfg.Out, ds.Name, cfg.Method, opt.Overwrite)
 	if err != nil {
 		return nil, err
 	}
-	// Everything is written into a temporary sibling directory that becomes the
-	// run directory only when the run succeeded: a failed or interrupted run
-	// leaves nothing half-written.
-	work, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".partial-")
+	cfg.Out = out
+	lock, err := checkpoint.AcquireLock(LockPath(out))
 	if err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
+		var le *checkpoint.ErrLocked
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("run %s is in use by process %d (lock file %s)", out, le.PID, le.Path)
+		}
+		return nil, err
+	}
+	defer lock.Release()
+	// Everything is written into the partial directory beside out, which
+	// becomes the run directory only when the run succeeded. A resumable
+	// run keeps it when stopped (it holds the checkpoint); other runs leave
+	// nothing half-written.
+	work := PartialDir(out)
+	ckdir := filepath.Join(work, checkpointSubdir)
+	hash, err := configHash(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	var ck *checkpointer
+	var mck *method.Checkpointing
+	if opt.Resume {
+		meta, st, err := loadCheckpoint(ckdir)
+		if err != nil {
+			return nil, fmt.Errorf("resume %s: %w", out, err)
+		}
+		if meta.ConfigSHA256 != hash {
+			return nil, fmt.Errorf("resume %s: the config differs from the interrupted run's (%s)", out, filepath.Join(ckdir, "config.yaml"))
+		}
+		removeStale(ckdir, meta.State.File)
+		ck = &checkpointer{dir: ckdir, meta: *meta}
+		mck = &method.Checkpointing{Every: opt.CheckpointEvery, Save: ck.save, Resume: st, LRScale: meta.LRScale}
+		logf("resuming %s from block %d, step %d (learning-rate factor %g)", out, meta.Block+1, meta.Step, meta.LRScale)
+	} else {
+		if _, err := os.Stat(work); err == nil {
+			if !opt.Overwrite {
+				return nil, fmt.Errorf("run %s: an interrupted run is kept in %s; resume it with: iterflow train --resume %s (or pass --force to start over)", out, work, out)
+			}
+			if err := os.RemoveAll(work); err != nil {
+				return nil, fmt.Errorf("run directory: %w", err)
+			}
+		}
+		if err := os.MkdirAll(ckdir, 0o755); err != nil {
+			return nil, fmt.Errorf("run directory: %w", err)
+		}
+		if resumable {
+			y, err := cfg.YAML()
+			if err != nil {
+				return nil, fmt.Errorf("config: %w", err)
+			}
+			if err := checkpoint.WriteFileAtomic(filepath.Join(ckdir, "config.yaml"), func(w io.Writer) error { _, err := w.Write(y); return err }); err != nil {
+				return nil, err
+			}
+			ck = &checkpointer{dir: ckdir, meta: CheckpointMeta{Version: 1, Method: cfg.Method, ConfigSHA256: hash, LRScale: 1}}
+			mck = &method.Checkpointing{Every: opt.CheckpointEvery, Save: ck.save, LRScale: 1}
+		}
 	}
 	done := false
 	defer func() {
-		if !done {
+		if !done && (ck == nil || !ck.saved) && !opt.Resume {
 			os.RemoveAll(work)
 		}
 	}()
+	// stopped turns an interruption or divergence of a resumable run into
+	// a *StoppedError naming the last checkpoint and the resume command.
+	stopped := func(err error) error {
+		if ck == nil || !ck.saved && !opt.Resume {
+			return err
+		}
+		var de *method.DivergedError
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) {
+			return &StoppedError{Out: out, Partial: work, Block: ck.meta.Block + 1, Step: ck.meta.Step, Diverged: de != nil && !errors.Is(err, context.Canceled), Err: err}
+		}
+		return err
+	}
 
 	// Train.
 	logf("training %s on %s, network %v %s, %d steps per block, batch %d, backend %s, GOMAXPROCS %d",
 		cfg.Method, ds.Name, cfg.Model.Hidden, cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
 	t0 := time.Now()
-	tr, err := trainMethod(ctx, &cfg, trainS, train.N, valS, val.N, d, opt.Progress)
+	var tr *trained
+	for {
+		tr, err = trainMethodCk(ctx, &cfg, trainS, train.N, valS, val.N, d, opt.Progress, mck)
+		var de *method.DivergedError
+		if err == nil || !errors.As(err, &de) || opt.OnDiverge != "rollback" || ck == nil || ck.meta.Rollbacks >= opt.MaxRollbacks {
+			break
+		}
+		meta, st, lerr := loadCheckpoint(ckdir)
+		if lerr != nil {
+			return nil, fmt.Errorf("rollback after %v: %w", err, lerr)
+		}
+		ck.meta = *meta
+		ck.meta.Rollbacks++
+		ck.meta.LRScale *= opt.RollbackLRFactor
+		mck.Resume, mck.LRScale = st, ck.meta.LRScale
+		logf("block %d, step %d: loss is %g; rolling back to block %d, step %d with the learning rate × %g (rollback %d of at most %d)",
+			de.Block+1, de.Step+1, de.Loss, meta.Block+1, meta.Step, ck.meta.LRScale, ck.meta.Rollbacks, opt.MaxRollbacks)
+	}
 	if err != nil {
-		return nil, err
+		return nil, stopped(err)
 	}
 	trainSec := time.Since(t0).Seconds()
 	logf("trained %d blocks (%s) in %.1f s", len(tr.fields), tr.summary, trainSec)
@@ -183,7 +315,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		t1 := time.Now()
 		lp, lst, err := LogProbRows(ctx, m, test.X, test.N, fopt, opt.Counter, "test log-likelihood")
 		if err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
+			return nil, stopped(fmt.Errorf("evaluate: %w", err))
 		}
 		evalSec = time.Since(t1).Seconds()
 		nll, se = meanSE(lp, -1)
@@ -207,7 +339,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		logf("fitting the classical baselines (Gaussian mixture, kernel density estimate) on the training split")
 		bases = fitBaselines(ctx, trainS, valS, testS, train.N, val.N, test.N, d, valLD, testLD, cfg.Seed)
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, stopped(err)
 		}
 		for _, b := range bases {
 			if b.Skipped == "" {
@@ -221,7 +353,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	t2 := time.Now()
 	samples, sst, err := SampleRows(ctx, m, cfg.Eval.Samples, sopt, opt.Counter, "samples")
 	if err != nil {
-		return nil, fmt.Errorf("sample: %w", err)
+		return nil, stopped(fmt.Errorf("sample: %w", err))
 	}
 	sampleSec := time.Since(t2).Seconds()
 	quality, err := sampleQuality(ctx, &cfg, m, samples, test, eopt)
@@ -261,6 +393,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 	if err := writeRun(ctx, work, &cfg, ds, met, test, samples, tr, m); err != nil {
 		return nil, err
+	}
+	if err := os.RemoveAll(ckdir); err != nil {
+		return nil, fmt.Errorf("run directory: removing the checkpoint: %w", err)
 	}
 	if err := publish(work, out, opt.Overwrite); err != nil {
 		return nil, err

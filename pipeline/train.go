@@ -70,12 +70,18 @@ func lossEvery(cfg *Config) int {
 
 // trainMethod dispatches to the configured method.
 func trainMethod(ctx context.Context, cfg *Config, x []float64, n int, val []float64, nv, d int, prog method.Progress) (*trained, error) {
+	return trainMethodCk(ctx, cfg, x, n, val, nv, d, prog, nil)
+}
+
+// trainMethodCk is trainMethod with checkpointing (ck may be nil; jko and mle
+// ignore it, and so do reflow rounds).
+func trainMethodCk(ctx context.Context, cfg *Config, x []float64, n int, val []float64, nv, d int, prog method.Progress, ck *method.Checkpointing) (*trained, error) {
 	push, _ := cfg.Push.options("push")
 	switch cfg.Method {
 	case "jko":
 		return trainJKO(ctx, cfg, x, n, val, nv, d, prog)
 	case "cfm", "otcfm", "rf":
-		return trainFM(ctx, cfg, x, n, val, nv, d, prog)
+		return trainFM(ctx, cfg, x, n, val, nv, d, prog, ck)
 	case "mle":
 		return trainMLE(ctx, cfg, x, n, val, nv, d, prog)
 	default:
@@ -85,7 +91,7 @@ func trainMethod(ctx context.Context, cfg *Config, x []float64, n int, val []flo
 		spec := netSpec(cfg, d)
 		lcfg := method.LFMConfig{
 			Gammas: gammas, FreeBlock: cfg.LFM.FreeBlock, Net: spec, Interpolant: ip, Time: td,
-			Push: push, Optim: optimSettings(cfg),
+			Push: push, Optim: optimSettings(cfg), Checkpoint: ck,
 		}
 		res, err := method.TrainLFM(ctx, x, n, val, nv, d, lcfg, prog)
 		if err != nil {
@@ -184,7 +190,7 @@ func fmSource(cfg *Config, d int) (method.Sampler, error) {
 	return method.TableSampler(z, cfg.ToySamples, 2), nil
 }
 
-func trainFM(ctx context.Context, cfg *Config, x []float64, n int, val []float64, nv, d int, prog method.Progress) (*trained, error) {
+func trainFM(ctx context.Context, cfg *Config, x []float64, n int, val []float64, nv, d int, prog method.Progress, ck *method.Checkpointing) (*trained, error) {
 	coupling, _ := cfg.fmCoupling()
 	ip, _ := interp.ParseInterpolant(cfg.FM.Interpolant)
 	td, _ := interp.ParseTimeDist(cfg.LFM.Time)
@@ -193,7 +199,7 @@ func trainFM(ctx context.Context, cfg *Config, x []float64, n int, val []float64
 		return nil, err
 	}
 	fcfg := method.FMConfig{Optim: optimSettings(cfg), Coupling: coupling, SinkhornEps: cfg.FM.SinkhornEps,
-		Interpolant: ip, Sigma: cfg.FM.Sigma, Source: src, Net: netSpec(cfg, d), Time: td}
+		Interpolant: ip, Sigma: cfg.FM.Sigma, Source: src, Net: netSpec(cfg, d), Time: td, Checkpoint: ck}
 	res, err := method.TrainFM(ctx, x, n, val, nv, d, fcfg, prog)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/iterflow/iterflow/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -34,8 +36,10 @@ var version = "dev"
 
 func main() {
 	ensureBLASCore()
-	// SIGINT, SIGTERM and SIGHUP cancel the context: training stops at the next step,
-	// nothing half-written is left, and the exit status is 128 + the signal.
+	// SIGINT, SIGTERM and SIGHUP cancel the context: training stops at the next
+	// step boundary, and the exit status is 128 + the signal. A resumable run
+	// (lfm, cfm, otcfm) saves a checkpoint there and says how to resume it;
+	// other runs leave nothing half-written.
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -48,6 +52,15 @@ func main() {
 	err := root.ExecuteContext(ctx)
 	signal.Stop(sigs)
 	if err != nil {
+		var se *pipeline.StoppedError
+		if errors.As(err, &se) {
+			// A resumable run kept its checkpoint; the message says how to resume.
+			fmt.Fprintln(os.Stderr, "iterflow:", err)
+			if !se.Diverged {
+				os.Exit(exitCode(got))
+			}
+			os.Exit(1)
+		}
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "iterflow: interrupted; nothing was written")
 			switch got {
@@ -61,6 +74,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "iterflow:", err)
 		os.Exit(1)
 	}
+}
+
+// exitCode is 128 + the number of the signal that interrupted the command
+// (130 for SIGINT or none).
+func exitCode(sig os.Signal) int {
+	switch sig {
+	case syscall.SIGTERM:
+		return 143
+	case syscall.SIGHUP:
+		return 129
+	}
+	return 130
 }
 
 func newRootCmd() *cobra.Command {

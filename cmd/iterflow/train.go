@@ -22,6 +22,8 @@ func newTrainCmd() *cobra.Command {
 		gammas     string
 		jkoSteps   string
 		force      bool
+		resume     string
+		ropt       pipeline.Options
 		c          = def
 	)
 	cmd := &cobra.Command{
@@ -44,17 +46,30 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := pipeline.DefaultConfigFor(c.Method)
-			if configPath != "" {
+			if resume != "" {
+				saved, err := pipeline.LoadResumeConfig(resume)
+				if err != nil {
+					return err
+				}
+				if err := checkResumeFlags(cmd.Flags(), saved, &c, configPath, hidden, gammas, jkoSteps); err != nil {
+					return err
+				}
+				cfg = saved
+				cfg.Out = resume
+			} else if configPath != "" {
 				var err error
 				if cfg, err = pipeline.LoadConfig(configPath); err != nil {
 					return err
 				}
 			}
-			if err := applyFlags(cmd.Flags(), &cfg, &c, hidden, gammas, jkoSteps); err != nil {
-				return err
+			if resume == "" {
+				if err := applyFlags(cmd.Flags(), &cfg, &c, hidden, gammas, jkoSteps); err != nil {
+					return err
+				}
 			}
 			log, prog, count := reporters(cmd)
-			opt := pipeline.Options{Log: log, Progress: prog, Counter: count, Version: version, Overwrite: force}
+			opt := ropt
+			opt.Log, opt.Progress, opt.Counter, opt.Version, opt.Overwrite, opt.Resume = log, prog, count, version, force, resume != ""
 			res, err := pipeline.Run(cmd.Context(), cfg, opt)
 			if err != nil {
 				return err
@@ -75,8 +90,48 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	bindTrainFlags(cmd.Flags(), &c, &configPath, &hidden, &gammas, &jkoSteps)
-	cmd.Flags().BoolVar(&force, "force", false, "replace an existing run in --out")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing run in --out (and discard an interrupted run's checkpoint)")
+	cmd.Flags().StringVar(&resume, "resume", "", "continue the interrupted run RUN (the --out of that run) from its last checkpoint, with its saved settings (lfm, cfm, otcfm)")
+	cmd.Flags().IntVar(&ropt.CheckpointEvery, "checkpoint-every", pipeline.DefaultCheckpointEvery, "steps between checkpoints within a block (0: only after each block)")
+	cmd.Flags().StringVar(&ropt.OnDiverge, "on-diverge", "stop", "on a non-finite loss: stop (keep the last good checkpoint) or rollback (return to it with a lower learning rate and continue)")
+	cmd.Flags().Float64Var(&ropt.RollbackLRFactor, "rollback-lr-factor", 0.5, "--on-diverge rollback: factor applied to the learning rate at each rollback")
+	cmd.Flags().IntVar(&ropt.MaxRollbacks, "max-rollbacks", 3, "--on-diverge rollback: rollbacks allowed before the run stops")
 	return cmd
+}
+
+// runFlags are the train flags that do not change what is trained: they may
+// be given with --resume.
+var runFlags = map[string]bool{"quiet": true, "json": true, "force": true, "resume": true, "checkpoint-every": true,
+	"on-diverge": true, "rollback-lr-factor": true, "max-rollbacks": true}
+
+// checkResumeFlags refuses flags given with --resume that would change the
+// saved config of the interrupted run; it names them.
+func checkResumeFlags(fs *pflag.FlagSet, saved pipeline.Config, src *pipeline.Config, configPath, hidden, gammas, jkoSteps string) error {
+	var given []string
+	fs.Visit(func(fl *pflag.Flag) {
+		if !runFlags[fl.Name] {
+			given = append(given, "--"+fl.Name)
+		}
+	})
+	if len(given) == 0 {
+		return nil
+	}
+	if configPath != "" {
+		return fmt.Errorf("--resume takes the interrupted run's saved settings; drop --config")
+	}
+	changed := saved
+	if err := applyFlags(fs, &changed, src, hidden, gammas, jkoSteps); err != nil {
+		return err
+	}
+	if changed.Out == "" || filepath.Clean(changed.Out) == filepath.Clean(saved.Out) {
+		changed.Out = saved.Out
+	}
+	a, _ := saved.YAML()
+	b, _ := changed.YAML()
+	if string(a) != string(b) {
+		return fmt.Errorf("--resume: %s would change the training of the interrupted run; resume takes its saved settings (drop them, or start a new run)", strings.Join(given, ", "))
+	}
+	return nil
 }
 
 // bindTrainFlags defines the flags of train on f, bound to c (and to the
@@ -156,6 +211,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.IntVar(&c.Eval.Steps, "eval-steps", def.Eval.Steps, "steps per block of a fixed-step evaluation solver")
 	f.StringVar(&c.Eval.Trace, "trace", def.Eval.Trace, "divergence for the reported likelihood: exact, hutchinson, fd-hutchinson")
 	f.IntVar(&c.Eval.Samples, "samples", def.Eval.Samples, "samples drawn for the report's pictures")
+	bindInputFlags(f, c)
 }
 
 // applyFlags copies every explicitly set flag from the flag-bound config src
@@ -167,7 +223,7 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			return
 		}
 		switch fl.Name {
-		case "config", "quiet", "json", "force":
+		case "config", "quiet", "json", "force", "resume", "checkpoint-every", "on-diverge", "rollback-lr-factor", "max-rollbacks":
 		case "method":
 			cfg.Method = src.Method
 		case "data":
@@ -322,7 +378,9 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 		case "samples":
 			cfg.Eval.Samples = src.Eval.Samples
 		default:
-			err = fmt.Errorf("internal: flag --%s is not mapped to a config key", fl.Name)
+			if !applyInputFlag(fl.Name, cfg, src) {
+				err = fmt.Errorf("internal: flag --%s is not mapped to a config key", fl.Name)
+			}
 		}
 	})
 	if err != nil {

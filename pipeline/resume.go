@@ -1,0 +1,213 @@
+package pipeline
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/iterflow/iterflow/checkpoint"
+	"github.com/iterflow/iterflow/method"
+)
+
+// Resumable training (iterflow issues 5 and 7). While a run trains, its files
+// live in the hidden sibling directory PartialDir(out); its checkpoint
+// subdirectory holds the resolved config (config.yaml), the trainer's state
+// (train-<block>-<step>.gob, written atomically) and state.json, which names
+// the state file with its size and SHA-256. The run directory appears only
+// when the run finished; an interrupted or diverged run keeps PartialDir and
+// is continued by Options.Resume.
+
+// checkpointSubdir is the checkpoint directory inside the partial directory.
+const checkpointSubdir = "checkpoint"
+
+// stateFile is the checkpoint's metadata file.
+const stateFile = "state.json"
+
+// DefaultCheckpointEvery is the default number of steps between mid-block
+// checkpoints (--checkpoint-every).
+const DefaultCheckpointEvery = 200
+
+// PartialDir returns the directory in which the run with directory out is
+// trained: ".<base>.partial" beside out.
+func PartialDir(out string) string {
+	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".partial")
+}
+
+// LockPath returns the lock file of the run with directory out:
+// ".<base>.lock" beside out.
+func LockPath(out string) string {
+	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".lock")
+}
+
+// CheckpointMeta is the content of state.json: where training stood at the
+// last checkpoint and the file holding the trainer's state.
+type CheckpointMeta struct {
+	// Version is the format version (1).
+	Version int `json:"version"`
+	// Method and ConfigSHA256 (of the resolved config's YAML) identify the run.
+	Method       string `json:"method"`
+	ConfigSHA256 string `json:"config_sha256"`
+	// Block is the 0-based block in progress (the number of finished
+	// blocks) and Step the steps done in it; Blocks the run's block count
+	// when known (0 otherwise).
+	Block int `json:"block"`
+	Step  int `json:"step"`
+	// LRScale is the learning-rate factor of rollbacks so far (1: none) and
+	// Rollbacks their number.
+	LRScale   float64 `json:"lr_scale"`
+	Rollbacks int     `json:"rollbacks"`
+	// State is the gob-encoded method.TrainState.
+	State checkpoint.FileSum `json:"state"`
+}
+
+// ResumableMethod reports whether --resume supports the method: lfm, cfm and
+// otcfm. jko, mle and rf (whose reflow rounds are not checkpointed) are not
+// resumable; their interrupted runs leave nothing behind.
+func ResumableMethod(m string) bool {
+	switch m {
+	case "", "lfm", "cfm", "otcfm":
+		return true
+	}
+	return false
+}
+
+// configHash returns the SHA-256 of the config's YAML text.
+func configHash(cfg *Config) (string, error) {
+	b, err := cfg.YAML()
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// checkpointer writes the trainer's states into dir (method.Checkpointing's
+// Save) and remembers the last one written.
+type checkpointer struct {
+	dir  string
+	meta CheckpointMeta
+	// saved is set once a state was written by this process.
+	saved bool
+}
+
+// save writes st: the state file first, then state.json naming it, then
+// removes the previous state file, so that a crash at any point leaves a
+// state.json whose file is complete.
+func (c *checkpointer) save(st *method.TrainState) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(st); err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	name := fmt.Sprintf("train-%d-%d.gob", st.Block, st.Step)
+	sum, err := checkpoint.WriteFileSum(c.dir, name, buf.Bytes())
+	if err != nil {
+		return err
+	}
+	old := c.meta.State.File
+	c.meta.State, c.meta.Block, c.meta.Step = sum, st.Block, st.Step
+	if err := checkpoint.WriteJSON(filepath.Join(c.dir, stateFile), &c.meta); err != nil {
+		return err
+	}
+	if old != "" && old != name {
+		_ = os.Remove(filepath.Join(c.dir, old))
+	}
+	c.saved = true
+	return nil
+}
+
+// loadCheckpoint reads and verifies the checkpoint in dir. Errors name the
+// file: a missing state.json ("no checkpoint"), invalid JSON, a missing,
+// truncated or corrupted state file (see checkpoint.ReadVerified).
+func loadCheckpoint(dir string) (*CheckpointMeta, *method.TrainState, error) {
+	path := filepath.Join(dir, stateFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("checkpoint %s: missing (the run was interrupted before its first checkpoint)", path)
+	}
+	var meta CheckpointMeta
+	if err := checkpoint.ReadJSON(path, &meta); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if meta.Version != 1 {
+		return nil, nil, fmt.Errorf("checkpoint %s: format version %d, want 1", path, meta.Version)
+	}
+	b, err := checkpoint.ReadVerified(dir, meta.State)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st method.TrainState
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: %w", filepath.Join(dir, meta.State.File), err)
+	}
+	if st.Block != meta.Block || st.Step != meta.Step {
+		return nil, nil, fmt.Errorf("checkpoint %s: holds block %d, step %d; state.json says block %d, step %d",
+			filepath.Join(dir, meta.State.File), st.Block, st.Step, meta.Block, meta.Step)
+	}
+	return &meta, &st, nil
+}
+
+// LoadResumeConfig returns the resolved config saved by the interrupted run
+// whose run directory is out. Errors: no interrupted run there ("run OUT:
+// nothing to resume: ..."), an unreadable config.
+func LoadResumeConfig(out string) (Config, error) {
+	dir := filepath.Join(PartialDir(out), checkpointSubdir)
+	path := filepath.Join(dir, "config.yaml")
+	if _, err := os.Stat(path); err != nil {
+		if _, e2 := os.Stat(filepath.Join(out, "model.json")); e2 == nil {
+			return Config{}, fmt.Errorf("run %s: nothing to resume: the run is finished", out)
+		}
+		return Config{}, fmt.Errorf("run %s: nothing to resume: no interrupted run (%s not found)", out, path)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("run %s: %w", out, err)
+	}
+	return cfg, nil
+}
+
+// StoppedError reports a resumable run that stopped before it finished: it
+// was interrupted (Err wraps context.Canceled) or diverged (Err wraps a
+// *method.DivergedError). The checkpoint is kept in Partial; the message
+// ends with the command that resumes the run.
+type StoppedError struct {
+	// Out is the run directory and Partial the directory with the checkpoint.
+	Out, Partial string
+	// Block (1-based) and Step (steps done in it) of the last checkpoint;
+	// Blocks is the run's block count (0 when not known).
+	Block, Step int
+	// Diverged is set for a divergence; Err is the cause.
+	Diverged bool
+	Err      error
+}
+
+func (e *StoppedError) Error() string {
+	if e.Diverged {
+		var de *method.DivergedError
+		errors.As(e.Err, &de)
+		return fmt.Sprintf("block %d, step %d: loss is %g; the last good checkpoint (block %d, step %d) is kept in %s; "+
+			"resume with: iterflow train --resume %s --on-diverge rollback (rolls back and lowers the learning rate)",
+			de.Block+1, de.Step+1, de.Loss, e.Block, e.Step, e.Partial, e.Out)
+	}
+	return fmt.Sprintf("interrupted at block %d, step %d; resume with: iterflow train --resume %s", e.Block, e.Step, e.Out)
+}
+
+// Unwrap returns the cause.
+func (e *StoppedError) Unwrap() error { return e.Err }
+
+// removeStale deletes what a killed process may have left in the checkpoint
+// directory dir: temporary files and state files other than keep.
+func removeStale(dir, keep string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		n := e.Name()
+		if n == keep || n == stateFile || n == "config.yaml" {
+			continue
+		}
+		_ = os.Remove(filepath.Join(dir, n))
+	}
+}
