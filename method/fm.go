@@ -245,6 +245,7 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 
 	start := time.Now()
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("flow matching (%v coupling, %v path)", cfg.Coupling, cfg.Interpolant))
+	cfg.Optim = cfg.Optim.forBlock(0, 1)
 	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks)
 	prog.EndBlock()
 	if err != nil {
@@ -334,6 +335,7 @@ func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solve
 	}
 	k := prev.Rectified + 1
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("reflow to %d-rectified flow", k))
+	cfg.Optim = cfg.Optim.forBlock(0, 1)
 	br, err := trainFM(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog, nil)
 	prog.EndBlock()
 	if err != nil {

@@ -501,7 +501,9 @@ func (tr *jkoTrainer) pass(name string, stages []jkoStage, stopTol float64) ([]T
 			label = fmt.Sprintf("free block (%s pass)", name)
 		}
 		tr.prog.StartBlock(len(fields), len(stages), cfg.Iters, label)
-		br, err := trainJKOBlock(tr.ctx, f, pool, n, vpool, nv, d, st.h, st.kind == "free", cfg, tr.rng, tr.prog)
+		bcfg := cfg
+		bcfg.Optim = cfg.Optim.forBlock(len(fields), len(stages))
+		br, err := trainJKOBlock(tr.ctx, f, pool, n, vpool, nv, d, st.h, st.kind == "free", bcfg, tr.rng, tr.prog)
 		tr.prog.EndBlock()
 		if err != nil {
 			return nil, p, fmt.Errorf("jko: %s pass, block %d: %w", name, len(fields), err)

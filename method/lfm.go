@@ -226,7 +226,9 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 			hooks.resume = resumeBlk
 		}
 		prog.StartBlock(k, len(stages), cfg.Iters, label)
-		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", cfg, rng, batches, prog, hooks)
+		bcfg := cfg
+		bcfg.Optim = cfg.Optim.forBlock(k, len(stages))
+		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", bcfg, rng, batches, prog, hooks)
 		prog.EndBlock()
 		if err != nil {
 			var de *DivergedError

@@ -231,6 +231,7 @@ func TrainMLE(ctx context.Context, x []float64, n int, val []float64, nv, d int,
 		ode.Options{Method: ode.RK4, Steps: cfg.RK4Steps})
 	params := make([]float32, lb.numParams())
 	lb.gather(params)
+	cfg.Optim = cfg.Optim.forBlock(0, 1)
 	op := cfg.newBlockOptim(params)
 	res := &MLEResult{ValNLL: math.NaN(), BestStep: -1}
 

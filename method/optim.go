@@ -70,6 +70,28 @@ type Optim struct {
 	// steps). Used to compare methods at equal training time; a run with a
 	// budget is not bitwise reproducible.
 	BlockSeconds float64
+	// Deadline is a wall-clock deadline for the whole training run (zero:
+	// none). Each block gets the time left divided by the blocks left
+	// (including the push-forward of the pool and the validation checks of
+	// the blocks before it), or BlockSeconds if that is smaller. Like
+	// BlockSeconds it makes a run not bitwise reproducible.
+	Deadline time.Time
+}
+
+// forBlock returns o with BlockSeconds set to block k's share (of total
+// blocks) of the time left before o.Deadline; o itself when there is no
+// deadline.
+func (o Optim) forBlock(k, total int) Optim {
+	if o.Deadline.IsZero() {
+		return o
+	}
+	left := max(1, total-k)
+	share := time.Until(o.Deadline).Seconds() / float64(left)
+	share = max(share, 1e-3) // a block past the deadline still takes one step
+	if o.BlockSeconds == 0 || share < o.BlockSeconds {
+		o.BlockSeconds = share
+	}
+	return o
 }
 
 // validate checks the settings; errors start with prefix (the method name,

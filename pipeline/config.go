@@ -144,6 +144,13 @@ type TrainConfig struct {
 	// BlockSeconds is a wall-clock budget per block (0: none), for
 	// comparisons at equal training time.
 	BlockSeconds float64 `yaml:"block_seconds"`
+	// Seconds is a wall-clock budget for the whole training (0: none),
+	// shared among the blocks as they start (the pushes and validation
+	// checks of earlier blocks included), for comparisons at equal training
+	// time. The push of the pool through the last blocks comes after their
+	// share, so a run can overrun by about that push time; metrics.json
+	// records the real train time.
+	Seconds float64 `yaml:"seconds"`
 }
 
 // FMConfig holds the settings of the global flow-matching methods.
@@ -383,6 +390,9 @@ func (c *Config) Validate() error {
 		if !isToy(c.Source) {
 			return bad("source", "unknown 2D generator %q", c.Source)
 		}
+	}
+	if c.Train.Seconds < 0 || math.IsNaN(c.Train.Seconds) || math.IsInf(c.Train.Seconds, 0) {
+		return bad("train.seconds", "must be non-negative and finite (0: no budget), got %g", c.Train.Seconds)
 	}
 	if c.Train.BlockSeconds < 0 || math.IsNaN(c.Train.BlockSeconds) {
 		return bad("train.block_seconds", "must be non-negative (0: no budget), got %g", c.Train.BlockSeconds)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/iterflow/iterflow/data/toy"
 	"github.com/iterflow/iterflow/flow"
@@ -56,7 +57,7 @@ func optimSettings(cfg *Config) method.Optim {
 		Iters: t.Iters, BatchSize: t.BatchSize,
 		LR: t.LR, LRDecay: t.LRDecay, LRDecayEvery: t.LRDecayEvery,
 		Clip: t.Clip, EMA: t.EMA, WarmStart: t.WarmStart,
-		ValEvery: t.ValEvery, Seed: cfg.Seed, BlockSeconds: t.BlockSeconds,
+		ValEvery: t.ValEvery, Seed: cfg.Seed, BlockSeconds: t.BlockSeconds, Deadline: deadline(t.Seconds),
 		// One loss-curve point per lossEvery(cfg) steps for every method.
 		LossEvery: lossEvery(cfg),
 	}
@@ -273,4 +274,12 @@ func trainMLE(ctx context.Context, cfg *Config, x []float64, n int, val []float6
 	tr.curves = [][]float64{res.LossCurve}
 	tr.lossEvery = []int{lossEvery(cfg)}
 	return tr, nil
+}
+
+// deadline returns the time seconds from now (zero time for 0: no budget).
+func deadline(seconds float64) time.Time {
+	if seconds <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(time.Duration(seconds * float64(time.Second)))
 }

@@ -198,6 +198,9 @@ func writePlots(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *
 	}
 	var series []report.Series
 	for k, c := range tr.curves {
+		if len(c) == 0 { // a block stopped by its time budget before its first loss point
+			continue
+		}
 		s := report.Series{Name: fmt.Sprintf("block %d", k+1)}
 		for i, v := range c {
 			s.X = append(s.X, float64((i+1)*tr.lossEvery[k]))
@@ -209,10 +212,12 @@ func writePlots(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *
 		}
 		series = append(series, s)
 	}
-	if err := report.LinesPNG(filepath.Join(dir, "loss.png"), "training loss per block", "step", "loss", series); err != nil {
-		return nil, fmt.Errorf("plot loss: %w", err)
+	if len(series) > 0 {
+		if err := report.LinesPNG(filepath.Join(dir, "loss.png"), "training loss per block", "step", "loss", series); err != nil {
+			return nil, fmt.Errorf("plot loss: %w", err)
+		}
+		pics = append(pics, "loss.png")
 	}
-	pics = append(pics, "loss.png")
 	mv := report.Series{Name: "final pass"}
 	for k, v := range tr.movement {
 		mv.X = append(mv.X, float64(k+1))

@@ -150,6 +150,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.IntVar(&c.MLE.Blocks, "mle-blocks", 1, "mle: blocks trained jointly by maximum likelihood")
 	f.Float64Var(&c.MLE.KineticWeight, "kinetic", 0, "mle: RNODE kinetic-energy penalty weight λ_K")
 	f.Float64Var(&c.MLE.JacobianWeight, "jacobian", 0, "mle: RNODE Jacobian-Frobenius penalty weight λ_J")
+	f.Float64Var(&c.Train.Seconds, "train-seconds", 0, "wall-clock budget of the whole training in seconds, shared among the blocks (0: none; for equal-time comparisons)")
 	f.Float64Var(&c.Train.BlockSeconds, "block-seconds", 0, "wall-clock budget per block in seconds (0: none; for equal-time comparisons)")
 	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...), a named dataset (white-wine, mnist, ...; see "iterflow datasets list") or a CSV/TSV/NPY/NPZ/Parquet file, one sample per row`)
 	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
@@ -248,6 +249,8 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.MLE.KineticWeight = src.MLE.KineticWeight
 		case "jacobian":
 			cfg.MLE.JacobianWeight = src.MLE.JacobianWeight
+		case "train-seconds":
+			cfg.Train.Seconds = src.Train.Seconds
 		case "block-seconds":
 			cfg.Train.BlockSeconds = src.Train.BlockSeconds
 		case "toy-samples":
