@@ -149,9 +149,15 @@ func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Option
 		}
 	}
 	m.Standardizer.Forward(y, n)
-	lp, st, err := m.Chain().LogProb(ctx, y, n, opt)
+	c := m.Chain()
+	lp, st, err := c.LogProb(ctx, y, n, opt)
 	if err != nil {
-		return nil, st, err
+		if ctx.Err() != nil || n == 1 {
+			return nil, st, err
+		}
+		// One extreme row can make the solve of its whole batch fail; find
+		// it so that the error names it.
+		return nil, st, firstFailingRow(ctx, c, y, n, m.Dim(), opt, err)
 	}
 	ld := m.Standardizer.LogDet()
 	for i := range lp {
@@ -205,4 +211,34 @@ func Float64Field(f Field) flow.TraceField {
 		return nn.ConvertLinear[float64](f)
 	}
 	panic(fmt.Sprintf("model: unsupported field type %T", f))
+}
+
+// RowError is a failed likelihood solve traced to one row of the input (the
+// first that fails when solved alone), typically a row far outside the
+// training data.
+type RowError struct {
+	// Row counts from 0.
+	Row int
+	Err error
+}
+
+func (e *RowError) Error() string {
+	return fmt.Sprintf("row %d (counting from 0): %v; the row may lie far outside the training data", e.Row, e.Err)
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+// firstFailingRow solves each row of y (n×d, chain scale) alone and returns a
+// *RowError for the first that fails, or batchErr when every row succeeds
+// alone (a failure of the batch as a whole).
+func firstFailingRow(ctx context.Context, c *flow.Chain, y []float64, n, d int, opt flow.Options, batchErr error) error {
+	for i := 0; i < n; i++ {
+		if _, _, err := c.LogProb(ctx, y[i*d:(i+1)*d], 1, opt); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return &RowError{Row: i, Err: err}
+		}
+	}
+	return batchErr
 }

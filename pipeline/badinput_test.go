@@ -76,7 +76,7 @@ func TestConstantColumn(t *testing.T) {
 		p := badCSV(t, 1000, 3, constCol(tc.text))
 		cfg := quickConfig(p)
 		_, err := PrepareSplits(&cfg)
-		want := fmt.Sprintf(`data bad.csv: column 2 ("c") is constant (value %s); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)`, tc.shown)
+		want := fmt.Sprintf(`data bad.csv: column 2 ("c", counting from 0 as --columns does) is constant (value %s); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)`, tc.shown)
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: error %v\nwant %q", tc.text, err, want)
 		}
@@ -227,7 +227,7 @@ func TestOneDimensionalData(t *testing.T) {
 func TestConfigBadInputNamesTheKey(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"trian:\n  iters: 5\n", `line 1: unknown key "trian" (top-level keys: columns, data, data_dir, dequantize, distill, drop_constant, drop_nonfinite, eval, fm, jko, lfm, logit, max_rows, method, mle, model, out, push, seed, source, test_frac, toy_samples, train, val_frac)`},
-		{"train:\n  iterz: 5\n", `line 2: unknown key "train.iterz" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, val_every, warm_start)`},
+		{"train:\n  iterz: 5\n", `line 2: unknown key "train.iterz" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, seconds, val_every, warm_start)`},
 		{"eval:\n  sovler: rk4\n", `line 2: unknown key "eval.sovler" (keys of eval: atol, batch_size, rtol, samples, solver, steps, trace)`},
 		{"train:\n  iters: many\n", `line 2: key "train.iters": want a whole number, got "many"`},
 		{"train:\n  lr: fast\n", `line 2: key "train.lr": want a number, got "fast"`},

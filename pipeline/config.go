@@ -348,7 +348,11 @@ func rejectNoneText(n *yaml.Node, key string) error {
 		}
 	case yaml.ScalarNode:
 		if n.Tag == "!!str" && n.Style == 0 && (n.Value == "None" || n.Value == "none" || n.Value == "NONE") && key != "dequantize" {
-			return fmt.Errorf("line %d: key %q: %q is read as text, not as \"no value\"; write a value (0 disables clip and ema), or delete the line to keep the default", n.Line, key, n.Value)
+			hint := ""
+			if key == "train.clip" || key == "train.ema" {
+				hint = " (0 disables clip and ema)"
+			}
+			return fmt.Errorf("line %d: key %q: %q is read as text, not as \"no value\"; write a value%s, or delete the line to keep the default", n.Line, key, n.Value, hint)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/iterflow/iterflow/flow"
@@ -46,7 +47,11 @@ func LogProbRows(ctx context.Context, m *model.Model, x []float64, n int, opt fl
 		hi := min(lo+bs, n)
 		lp, s, err := m.LogProb(ctx, x[lo*d:hi*d], hi-lo, opt)
 		if err != nil {
-			return nil, st, fmt.Errorf("rows %d–%d: %w", lo+1, hi, err)
+			var re *model.RowError
+			if errors.As(err, &re) {
+				return nil, st, fmt.Errorf("row %d (counting from 0): %w; the row may lie far outside the training data", lo+re.Row, re.Err)
+			}
+			return nil, st, fmt.Errorf("rows %d–%d (counting from 0): %w", lo, hi-1, err)
 		}
 		mergeStats(&st, s)
 		out = append(out, lp...)

@@ -16,6 +16,7 @@ import (
 	"github.com/iterflow/iterflow/baseline"
 	"github.com/iterflow/iterflow/checkpoint"
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/data/registry"
 	"github.com/iterflow/iterflow/data/toy"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/method"
@@ -64,6 +65,9 @@ func LoadDataset(cfg *Config) (*Dataset, error) {
 			return nil, err
 		}
 		return &Dataset{Table: t, Name: cfg.Data, Source: fmt.Sprintf("iterflow's seeded 2D generator %q (%d points): %s", cfg.Data, cfg.ToySamples, info), Toy: true}, nil
+	}
+	if err := checkDataName(cfg.Data); err != nil {
+		return nil, err
 	}
 	t, err := data.Load(cfg.Data)
 	if err != nil {
@@ -553,4 +557,17 @@ func sampleQuality(ctx context.Context, cfg *Config, m *model.Model, samples []f
 		q.fewStep = append(q.fewStep, FewStepPoint{StepsPerBlock: steps, NFE: st.NFE, SlicedW2: w})
 	}
 	return q, nil
+}
+
+// checkDataName returns an error listing the known names (with suggestions)
+// when name is neither an existing file nor a path with an extension: most
+// likely a misspelled dataset name.
+func checkDataName(name string) error {
+	if _, err := os.Stat(name); err == nil || filepath.Ext(name) != "" || strings.ContainsRune(name, os.PathSeparator) {
+		return nil
+	}
+	if _, err := registry.Lookup(name); err != nil {
+		return fmt.Errorf("data %q is not a file, the built-in digits, a 2D generator or a named dataset: %v", name, err)
+	}
+	return nil
 }

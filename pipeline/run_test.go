@@ -159,7 +159,7 @@ func TestRunRejectsBadData(t *testing.T) {
 	p := filepath.Join(dir, "const.csv")
 	os.WriteFile(p, []byte(b.String()), 0o644)
 	_, err := Run(context.Background(), tinyConfig(p, filepath.Join(dir, "r2")), Options{})
-	if err == nil || !strings.Contains(err.Error(), `data const.csv: column 1 ("b") is constant (value 3); drop it with --columns`) {
+	if err == nil || !strings.Contains(err.Error(), `data const.csv: column 1 ("b", counting from 0 as --columns does) is constant (value 3); drop it with --columns`) {
 		t.Errorf("constant column: %v", err)
 	}
 }

@@ -91,7 +91,7 @@ func PrepareSplits(cfg *Config) (*Splits, error) {
 	if cc := data.ConstantColumns(tab); len(cc) > 0 && ds.ImageH == 0 && cfg.Dequantize != "all" {
 		if !cfg.DropConstant {
 			j := cc[0]
-			return nil, fmt.Errorf("data %s: column %d (%q) is constant (value %g); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)", ds.Name, j, tab.Names[j], tab.X[j])
+			return nil, fmt.Errorf("data %s: column %d (%q, counting from 0 as --columns does) is constant (value %g); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)", ds.Name, j, tab.Names[j], tab.X[j])
 		}
 		if len(cc) == d {
 			return nil, fmt.Errorf("data %s: all columns are constant (%s); nothing to model", ds.Name, plural(d, "column"))
@@ -150,6 +150,9 @@ func loadDatasetReport(cfg *Config) (*Dataset, data.LoadReport, *data.Table, err
 	if cfg.Data == "digits" || isToy(cfg.Data) {
 		ds, err := LoadDataset(cfg)
 		return ds, rep, nil, err
+	}
+	if err := checkDataName(cfg.Data); err != nil {
+		return nil, rep, nil, err
 	}
 	raw, rep, err := data.LoadWithReport(cfg.Data, data.LoadOptions{DropNonFinite: cfg.DropNonFinite})
 	if err != nil {
@@ -263,7 +266,7 @@ func prepareRegistrySplits(cfg *Config) (*Splits, error) {
 	train, val, test = parts[0], parts[1], parts[2]
 	if cc := data.ConstantColumns(train); len(cc) > 0 && !image && cfg.Dequantize != "all" {
 		j := cc[0]
-		return nil, fmt.Errorf("data %s: column %d (%q) is constant in the training split (value %g); drop it with --columns", cfg.Data, j, train.Names[j], train.X[j])
+		return nil, fmt.Errorf("data %s: column %d (%q, counting from 0 as --columns does) is constant in the training split (value %g); drop it with --columns", cfg.Data, j, train.Names[j], train.X[j])
 	}
 	src := ld.Dataset.Source
 	if ld.Dataset.Licence != "" {

@@ -408,27 +408,30 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	if met.NLLDefined {
 		p("## Test log-likelihood\n\n")
 		headers := []string{"model", "test NLL (nats/sample)", "± s.e."}
-		rows := [][]string{
-			{methodName(cfg.Method), f4(met.TestNLL), f4(met.TestNLLSE)},
-			{"full-covariance Gaussian (fit on train)", f4(met.GaussianTestNLL), f4(met.GaussianTestNLLSE)},
+		if ds.Image { // bits per dimension are meaningful for dequantized pixels
+			headers = append(headers, "bits/dim")
+		}
+		var rows [][]string
+		row := func(name string, nll, se float64) {
+			r := []string{name, f4(nll), f4(se)}
+			if ds.Image {
+				r = append(r, f4(nll/(float64(met.D)*math.Ln2)))
+			}
+			rows = append(rows, r)
 		}
 		var notes []string
+		row(methodName(cfg.Method), met.TestNLL, met.TestNLLSE)
+		if met.NTrain > met.D {
+			row("full-covariance Gaussian (fit on train)", met.GaussianTestNLL, met.GaussianTestNLLSE)
+		} else {
+			notes = append(notes, fmt.Sprintf("Full-covariance Gaussian skipped: %d training rows for %d columns leave its covariance singular.", met.NTrain, met.D))
+		}
 		for _, b := range met.Baselines {
 			if b.Skipped != "" {
 				notes = append(notes, fmt.Sprintf("%s skipped: %s", b.Describe, b.Skipped))
 				continue
 			}
-			rows = append(rows, []string{fmt.Sprintf("%s; %s", b.Describe, b.Setting), f4(b.TestNLL), f4(b.TestSE)})
-		}
-		if ds.Image { // bits per dimension are meaningful for dequantized pixels
-			headers = append(headers, "bits/dim")
-			rows[0] = append(rows[0], f4(met.TestBitsPerDim))
-			rows[1] = append(rows[1], f4(met.GaussianTestNLL/(float64(met.D)*math.Ln2)))
-			for i, b := range met.Baselines {
-				if i+2 < len(rows) {
-					rows[i+2] = append(rows[i+2], f4(b.TestNLL/(float64(met.D)*math.Ln2)))
-				}
-			}
+			row(fmt.Sprintf("%s; %s", b.Describe, b.Setting), b.TestNLL, b.TestSE)
 		}
 		for _, n := range notes {
 			p("%s\n\n", n)

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/model"
 )
 
 // route is one endpoint: the methods it allows and its handler.
@@ -201,6 +202,13 @@ func (s *Server) handleLogProb(w http.ResponseWriter, r *http.Request) {
 	}
 	lp, st, err := s.b.LogProb(ctx, x, n, fo)
 	if err != nil {
+		var re *model.RowError
+		if errors.As(err, &re) && ctx.Err() == nil {
+			s.opt.Log.Info("serve: row failed", "path", r.URL.Path, "row", re.Row, "err", re.Err)
+			writeRequestError(w, &requestError{status: http.StatusUnprocessableEntity, row: re.Row, col: -1,
+				msg: fmt.Sprintf("row %d: the log-density could not be computed (the ODE solve failed); the row may lie far outside the training data%s", re.Row, countNote)})
+			return
+		}
 		s.computeError(ctx, w, r, err)
 		return
 	}

@@ -720,3 +720,18 @@ func BenchmarkLogProbHandler(b *testing.B) {
 		}
 	}
 }
+
+// TestExtremeRowIs422NamingTheRow sends one normal row and one far outside
+// the training data (1e300): the solve of the batch fails, and the answer is a
+// 422 naming row 1, not a 500.
+func TestExtremeRowIs422NamingTheRow(t *testing.T) {
+	s := newTestServer(t, testModel(t), Options{})
+	code, _, body := do(s.Handler(), "POST", "/logprob", "application/json", `{"rows": [[0.1, 0.2, 0.3], [1e300, 0.2, 0.3]]}`)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, body %s", code, body)
+	}
+	e := errorOf(t, body)
+	if e.Row == nil || *e.Row != 1 || !strings.HasPrefix(e.Error, "row 1: the log-density could not be computed (the ODE solve failed)") {
+		t.Errorf("error %+v", e)
+	}
+}

@@ -89,7 +89,7 @@ func TestCLIConstantColumn(t *testing.T) {
 		return fmt.Sprintf("%.6f", v)
 	})
 	_, _, err := run(t, quickTrain(csv, filepath.Join(dir, "r0"))...)
-	want := `data const.csv: column 2 ("c") is constant (value -0.087); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)`
+	want := `data const.csv: column 2 ("c", counting from 0 as --columns does) is constant (value -0.087); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant %q", err, want)
 	}
@@ -149,8 +149,13 @@ func TestCLINonFiniteRowsAndWidth(t *testing.T) {
 	}
 	wide := filepath.Join(dir, "wide.csv")
 	writeCells(t, wide, 5, []string{"a", "b", "c", "d"}, nil)
-	_, _, err = run(t, "logprob", rd, wide, "-o", filepath.Join(dir, "lp.csv"))
-	want = wide + " has 4 columns; the model expects 3 (columns: a, b, c)"
+	// A header holding the model's columns is matched by name; without the
+	// names the width is checked.
+	if _, _, err = run(t, "logprob", rd, wide, "-o", filepath.Join(dir, "lp.csv")); err != nil {
+		t.Errorf("logprob on a file with the model's columns and one more: %v", err)
+	}
+	_, _, err = run(t, "logprob", rd, wide, "-o", filepath.Join(dir, "lp.csv"), "--columns", "0-3")
+	want = wide + ": --columns 0-3 selects 4 columns; the model expects 3 (columns: a, b, c)"
 	if err == nil || err.Error() != want {
 		t.Errorf("logprob error %v\nwant %q", err, want)
 	}
@@ -216,7 +221,7 @@ func TestCLIOneDimensional(t *testing.T) {
 func TestCLIConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ text, want string }{
-		{"train:\n  itres: 5\n", `line 2: unknown key "train.itres" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, val_every, warm_start)`},
+		{"train:\n  itres: 5\n", `line 2: unknown key "train.itres" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, seconds, val_every, warm_start)`},
 		{"val_frac: ten percent\n", `line 1: key "val_frac": want a number, got "ten percent"`},
 		{"train:\n  ema: None\n", `line 2: key "train.ema": "None" is read as text, not as "no value"; write a value (0 disables clip and ema), or delete the line to keep the default`},
 	} {

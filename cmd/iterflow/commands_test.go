@@ -179,8 +179,8 @@ func TestRunCommands(t *testing.T) {
 		four := filepath.Join(dir, "pqrs.csv")
 		writeTable(t, four, 10, []string{"p", "q", "r", "s"})
 		_, _, err = run(t, "logprob", rd, four, "-o", out)
-		wantErr := four + ` has 4 columns; the model expects 2 (columns: a, c); selecting the run's columns "a,c": `
-		if err == nil || !strings.HasPrefix(err.Error(), wantErr) {
+		wantErr := four + `: its header lacks the model's column(s) "a", "c" (the model's columns: a, c); rename them, or pick columns by position with --columns`
+		if err == nil || err.Error() != wantErr {
 			t.Errorf("error %v, want prefix %q", err, wantErr)
 		}
 	})
@@ -278,9 +278,30 @@ func TestRunCommands(t *testing.T) {
 func TestLogProbWidthErrorWithoutSelection(t *testing.T) {
 	r := &pipeline.RunDir{Config: pipeline.DefaultConfig(), Model: fakeModel(3, []string{"a", "b", "c"})}
 	tab, _ := data.NewTable(make([]float64, 8), 2, 4, nil)
-	_, err := selectColumns("DATA", tab, r)
+	_, err := selectColumns("DATA", tab, r, "")
 	if err == nil || err.Error() != "DATA has 4 columns; the model expects 3 (columns: a, b, c)" {
 		t.Errorf("error %v", err)
+	}
+}
+
+// A header is matched by name: reordered columns are taken by name, a
+// missing name is an error naming it, and --columns overrides the header.
+func TestLogProbMatchesHeaderNames(t *testing.T) {
+	r := &pipeline.RunDir{Config: pipeline.DefaultConfig(), Model: fakeModel(3, []string{"a", "b", "c"})}
+	tab, _ := data.NewTable([]float64{3, 2, 1, 30, 20, 10}, 2, 3, []string{"c", "b", "a"})
+	got, err := selectColumns("DATA", tab, r, "")
+	if err != nil || got.X[0] != 1 || got.X[2] != 3 || got.X[3] != 10 {
+		t.Fatalf("by name: %v, %v", got, err)
+	}
+	other, _ := data.NewTable(make([]float64, 6), 2, 3, []string{"x", "y", "a"})
+	if _, err := selectColumns("DATA", other, r, ""); err == nil || err.Error() != `DATA: its header lacks the model's column(s) "b", "c" (the model's columns: a, b, c); rename them, or pick columns by position with --columns` {
+		t.Errorf("missing names: %v", err)
+	}
+	if got, err := selectColumns("DATA", other, r, "0-2"); err != nil || got.D != 3 {
+		t.Errorf("--columns 0-2: %v, %v", got, err)
+	}
+	if _, err := selectColumns("DATA", other, r, "0-1"); err == nil || err.Error() != "DATA: --columns 0-1 selects 2 columns; the model expects 3 (columns: a, b, c)" {
+		t.Errorf("--columns 0-1: %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ func newEvaluateCmd() *cobra.Command {
 		split string
 		sf    solverFlags
 	)
+	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "evaluate RUN [--split test|val|train]",
 		Short: "Recompute a run's NLL on one of its splits, beside the Gaussian baseline",
@@ -41,6 +42,9 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("data-dir") {
+				r.Config.DataDir = dataDir
+			}
 			ec, seed, _, err := solveOptions(cmd, r, &sf)
 			if err != nil {
 				return err
@@ -63,6 +67,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 	_ = cmd.RegisterFlagCompletionFunc("split", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"test", "val", "train"}, cobra.ShellCompDirectiveNoFileComp
 	})
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory searched first for the run's named dataset (default: the run's, then $ITERFLOW_DATA, then the user cache directory)")
 	return cmd
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,16 +16,51 @@ import (
 	"github.com/iterflow/iterflow/pipeline"
 )
 
-// selectColumns returns the rows of t that the model scores: t itself when it
-// has exactly d columns, else the run's column selection applied to t. The
-// error for a wrong width names the file, the widths and the model's columns.
-func selectColumns(path string, t *data.Table, r *pipeline.RunDir) (*data.Table, error) {
+// selectColumns returns the rows of t that the model scores. With an explicit
+// selection (--columns) it applies it. Otherwise, when the file has a header,
+// the model's columns are taken by name (an error when a name is missing);
+// without a header, t itself when it has exactly d columns, else the run's
+// column selection. Errors name the file, the widths and the model's columns.
+func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns string) (*data.Table, error) {
 	m := r.Model
 	d := m.Dim()
+	names := columnNames(m.Columns, d)
+	check := func(s *data.Table, how string) (*data.Table, error) {
+		if s.D != d {
+			return nil, fmt.Errorf("%s: %s selects %d columns; the model expects %d (columns: %s)", path, how, s.D, d, strings.Join(names, ", "))
+		}
+		return s, nil
+	}
+	if columns != "" {
+		s, err := t.Select(columns)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --columns: %w", path, err)
+		}
+		return check(s, "--columns "+columns)
+	}
+	if hasHeader(t) && m.Columns != nil {
+		if slices.Equal(t.Names, m.Columns) {
+			return t, nil
+		}
+		var missing []string
+		for _, c := range m.Columns {
+			if !slices.Contains(t.Names, c) {
+				missing = append(missing, fmt.Sprintf("%q", c))
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("%s: its header lacks the model's column(s) %s (the model's columns: %s); rename them, or pick columns by position with --columns", path, strings.Join(missing, ", "), strings.Join(names, ", "))
+		}
+		s, err := t.Select(strings.Join(m.Columns, ","))
+		if err != nil {
+			return nil, fmt.Errorf("%s: selecting the model's columns by name: %w", path, err)
+		}
+		return check(s, "the header")
+	}
 	if t.D == d {
 		return t, nil
 	}
-	widthErr := fmt.Errorf("%s has %d columns; the model expects %d (columns: %s)", path, t.D, d, strings.Join(columnNames(m.Columns, d), ", "))
+	widthErr := fmt.Errorf("%s has %d columns; the model expects %d (columns: %s)", path, t.D, d, strings.Join(names, ", "))
 	sel := r.Config.Columns
 	if sel == "" {
 		return nil, widthErr
@@ -38,10 +75,21 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir) (*data.Table,
 	return s, nil
 }
 
+// hasHeader reports whether t's column names came from a header (not the
+// default names x0, x1, … of a file without one).
+func hasHeader(t *data.Table) bool {
+	for j, n := range t.Names {
+		if n != "x"+strconv.Itoa(j) {
+			return true
+		}
+	}
+	return false
+}
+
 func newLogProbCmd() *cobra.Command {
 	var (
-		out string
-		sf  solverFlags
+		out, columns string
+		sf           solverFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "logprob RUN DATA -o FILE",
@@ -50,9 +98,10 @@ func newLogProbCmd() *cobra.Command {
 of the data (the standardization's log-determinant included), by the instantaneous change of variables
 through the chain of blocks.
 
-DATA is any file iterflow train reads (CSV/TSV/TXT/DATA or NPY, optionally gzipped). When it has exactly
-as many columns as the model it is used as is; otherwise the run's column selection (--columns of the
-run, from its config.yaml) is applied. Columns that the run dequantized (integer-valued) are scored as
+DATA is any file iterflow train reads (CSV/TSV/TXT/DATA, NPY, NPZ, Parquet, optionally gzipped). With
+--columns, those columns are scored. Otherwise, when DATA has a header, the model's columns are taken by
+name (a missing name is an error); without a header, DATA is used as is when it has exactly as many
+columns as the model, else the run's column selection (--columns of the run, from its config.yaml). Columns that the run dequantized (integer-valued) are scored as
 given: add U[0, 1) noise yourself for the dequantized likelihood.
 
 FILE gets one log p per row: CSV (header log_prob) or NPY (float64, shape (n,)) by its extension; - writes
@@ -91,7 +140,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 			if err != nil {
 				return err
 			}
-			if t, err = selectColumns(args[1], t, r); err != nil {
+			if t, err = selectColumns(args[1], t, r, columns); err != nil {
 				return err
 			}
 			log, _, count := reporters(cmd)
@@ -132,6 +181,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&columns, "columns", "", `columns of DATA to score, by index, range or name ("0-10", "alcohol,pH"; default: by header name, else all or the run's selection)`)
 	f.StringVarP(&out, "out", "o", "", "output file: FILE.csv, FILE.npy, or - for CSV on stdout (required)")
 	sf.bind(f, true)
 	_ = cmd.MarkFlagRequired("out")

@@ -11,6 +11,7 @@ import (
 
 func newPlotCmd() *cobra.Command {
 	var seed uint64
+	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "plot RUN",
 		Short: "Redraw a run's PNG plots from its saved model and data",
@@ -26,6 +27,9 @@ the run's own samples.`,
 			r, err := pipeline.OpenRun(args[0])
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("data-dir") {
+				r.Config.DataDir = dataDir
 			}
 			s := r.Config.Seed
 			if cmd.Flags().Changed("seed") {
@@ -53,5 +57,6 @@ the run's own samples.`,
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the samples drawn for the pictures (default: the run's seed)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory searched first for the run's named dataset (default: the run's, then $ITERFLOW_DATA, then the user cache directory)")
 	return cmd
 }

@@ -56,6 +56,10 @@ the samples are the ones the run plotted.`,
 				return err
 			}
 			r, err := pipeline.OpenRun(args[0])
+			if err == nil && n > maxSampleValues/r.Model.Dim() {
+				err = fmt.Errorf("-n %d: %d samples × %d columns would take %.1f GB; draw at most %d per call (use several calls with different --seed)",
+					n, n, r.Model.Dim(), float64(n)*float64(r.Model.Dim())*8/1e9, maxSampleValues/r.Model.Dim())
+			}
 			if err != nil {
 				return err
 			}
@@ -115,3 +119,6 @@ func columnNames(names []string, d int) []string {
 	}
 	return out
 }
+
+// maxSampleValues bounds n·d of one sample call (800 MB of float64).
+const maxSampleValues = 100_000_000

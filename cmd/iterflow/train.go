@@ -154,7 +154,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.Float64Var(&c.Train.BlockSeconds, "block-seconds", 0, "wall-clock budget per block in seconds (0: none; for equal-time comparisons)")
 	f.StringVar(&c.Data, "data", def.Data, `"digits" (built in), a 2D generator (rose, checkerboard, ...), a named dataset (white-wine, mnist, ...; see "iterflow datasets list") or a CSV/TSV/NPY/NPZ/Parquet file, one sample per row`)
 	f.IntVar(&c.ToySamples, "toy-samples", def.ToySamples, "points drawn from a 2D generator")
-	f.StringVar(&c.DataDir, "data-dir", "", "directory searched first for named datasets (then $ITERFLOW_DATA, then the user cache directory; see `iterflow datasets`)")
+	f.StringVar(&c.DataDir, "data-dir", "", "directory searched first for named datasets (then $ITERFLOW_DATA, then the user cache directory; see \"iterflow datasets\")")
 	f.BoolVar(&c.Logit.Enabled, "logit", false, "map bounded data to the real line with a logit before standardizing (RealNVP's logit trick; its log-det is included)")
 	f.Float64Var(&c.Logit.Lo, "logit-lo", def.Logit.Lo, "--logit: lower bound of every column")
 	f.Float64Var(&c.Logit.Hi, "logit-hi", def.Logit.Hi, "--logit: upper bound of every column (256 for dequantized 8-bit images)")

@@ -23,7 +23,7 @@ const (
 	DefaultTestFrac = 0.1
 	// Default2DRows is the number of points Load draws from a 2D generator
 	// when Options.N2D is 0.
-	Default2DRows = 10000
+	Default2DRows = 20000
 )
 
 // File is one file of a dataset: Path is relative to a data directory, with
