@@ -12,7 +12,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 # target; override on bigger ones).
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: all build build-pure openblas demo test test-pure test-fast lint staticcheck crosscheck bench clean
+.PHONY: all build build-pure openblas demo test test-pure test-fast lint staticcheck crosscheck bench bench-go bench-quick bench-full clean
 
 all: build
 
@@ -59,12 +59,24 @@ staticcheck:
 	@[ -x $(STATICCHECK) ] && $(STATICCHECK) -version | grep -q $(STATICCHECK_VERSION) || \
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-## bench: Go benchmarks of the network (training step, exact trace), fast build, with the
+## bench-go: Go benchmarks of the network (training step, exact trace), fast build, with the
 ## OpenBLAS kernel set chosen for this CPU (see nn.RecommendedBLASCore)
-bench: openblas
+bench-go: openblas
 	core=$${OPENBLAS_CORETYPE:-$$(CGO_ENABLED=1 $(GO) run -tags $(FAST_TAGS) ./internal/cmd/blascore)}; \
 	echo "OPENBLAS_CORETYPE=$$core OPENBLAS_NUM_THREADS=$$OPENBLAS_NUM_THREADS GOMAXPROCS=$${GOMAXPROCS:-default}"; \
 	OPENBLAS_CORETYPE=$$core CGO_ENABLED=1 $(GO) test -tags $(FAST_TAGS) -run '^$$' -bench . -benchtime 20x ./nn
+
+## bench: the quick side-by-side benchmark against the Python peers (torchcfm, flow_matching,
+## zuko, scikit-learn; benchmarks/README.md): writes benchmarks/results/quick.md and quick.json.
+## The peers' venv is created once outside the repo ($$ITERFLOW_BENCH_CACHE, default
+## ~/.cache/iterflow-bench). Data from $$ITERFLOW_SHARED_DATA (default ../shared/data).
+## bench-full: the same with 300 s budgets and all datasets (results/full.*).
+BENCH_DATA ?= $(or $(ITERFLOW_SHARED_DATA),../shared/data)
+bench: bench-quick
+bench-quick bench-full: openblas
+	CGO_ENABLED=1 $(GO) build -tags $(FAST_TAGS) -ldflags "$(LDFLAGS)" -o bin/ifbench ./benchmarks/cmd/ifbench
+	venv=$$(benchmarks/setup_venv.sh | tail -n 1) && \
+	$$venv/bin/python benchmarks/run.py --mode $(patsubst bench-%,%,$@) --ifbench bin/ifbench --data-dir $(BENCH_DATA)
 
 clean:
 	rm -rf bin runs
