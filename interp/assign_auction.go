@@ -17,15 +17,20 @@ import (
 // JV's potentials and is not required to be optimal. It returns false if the
 // bids exceed maxBids (the candidate graph may lack a perfect matching: a
 // price war), leaving v, rowOf and colOf to be reset by the caller.
-func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int) bool {
+func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int, warm bool) bool {
 	n := a.n
 	v, rowOf, colOf := a.v, a.rowOf, a.colOf
 	for j := range v {
-		v[j] = a.colMin[j]
+		if !warm {
+			v[j] = a.colMin[j]
+		}
 		rowOf[j], colOf[j] = -1, -1
 	}
+	if !(epsEnd > 0) || !(eps0 >= epsEnd) {
+		return false // no ε-scaling schedule: the caller starts without the auction
+	}
 	q := a.free // ring buffer of unassigned rows
-	bids := 0
+	bids := a.bids
 	phases := 1
 	for e := epsEnd; e*theta <= eps0; e *= theta {
 		phases++
@@ -162,7 +167,14 @@ func (a *Assigner) auctionStart() int {
 // between a row's cheapest and k-th cheapest candidate (the cost scale of the
 // candidate graph). It returns false, running nothing, if that spread is not
 // positive and finite (ties everywhere, or costs too large to subtract).
-func (a *Assigner) runAuction() bool {
+func (a *Assigner) runAuction(warm bool) bool {
+	if warm {
+		s := a.scale
+		if !(s > 0) || math.IsInf(s, 0) {
+			return false
+		}
+		return a.auction(auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n, true)
+	}
 	s := 0.0
 	for i, t := range a.rowThr {
 		m := t
@@ -175,7 +187,8 @@ func (a *Assigner) runAuction() bool {
 	if !(s > 0) || math.IsInf(s, 0) {
 		return false
 	}
-	return a.auction(auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n)
+	a.scale = s
+	return a.auction(auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n, false)
 }
 
 // fastCandidates is candidates without the per-entry column bookkeeping,
