@@ -12,7 +12,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 # target; override on bigger ones).
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: all build build-pure openblas demo test test-pure test-fast lint staticcheck crosscheck bench bench-go bench-quick bench-full clean
+.PHONY: all build build-pure openblas demo test test-pure test-fast test-race fuzz-short loadtest bench-scale lint staticcheck crosscheck bench bench-go bench-quick bench-full clean
 
 all: build
 
@@ -46,6 +46,42 @@ test-pure:
 
 test-fast: openblas
 	CGO_ENABLED=1 $(GO) test -count=1 -tags $(FAST_TAGS) ./...
+
+## test-race: the race detector over the server's tests and the short trainer tests
+## (resume, divergence, deadlines; the long LFM accuracy tests take minutes under -race)
+RACE_METHOD_TESTS   := Resume|Diverge|Deadline|BlockSeconds|ConfigErrors|FMProblem|ExampleTrainLFM
+RACE_PIPELINE_TESTS := Resume|RunRefuses|Divergence
+test-race:
+	CGO_ENABLED=1 $(GO) test -count=1 -race ./serve/...
+	CGO_ENABLED=1 $(GO) test -count=1 -race -run '$(RACE_METHOD_TESTS)' ./method
+	CGO_ENABLED=1 $(GO) test -count=1 -race -run '$(RACE_PIPELINE_TESTS)' ./pipeline
+
+## fuzz-short: every parser's fuzz target for FUZZTIME each (new crashers land in the
+## package's testdata/fuzz and fail the run). data's FuzzReadParquet is left out: crafted
+## inputs make parquet-go allocate without bound and the fuzzer dies of out-of-memory
+## inside the dependency; run it by hand with
+## go test -run '^$$' -fuzz '^FuzzReadParquet$$' -fuzztime 30s ./data
+FUZZTIME ?= 3s
+FUZZ_TARGETS := data:FuzzReadCSV data:FuzzReadNPY data:FuzzReadNPZ \
+	data/registry:FuzzReadIDX data/registry:FuzzReadNPYUint8 data/fetch:FuzzUnpackTar \
+	model:FuzzRead checkpoint:FuzzLoadTensors serve:FuzzDecodeJSON serve:FuzzDecodeCSV \
+	pipeline:FuzzLoadConfig
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$name ($(FUZZTIME)) in ./$$pkg"; \
+		CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	done
+
+## loadtest: the scoring server under 32 concurrent loopback clients for 60 s (serve.TestLoad)
+loadtest:
+	ITERFLOW_LOAD_SECONDS=60 $(GO) test -count=1 -run '^TestLoad$$' -v ./serve
+
+## bench-scale: train LFM on 200,000 and 2,000,000 synthetic rows × 6 and record peak RSS and
+## time per block in benchmarks/results/scale.{json,md} (several minutes on 2 cores)
+bench-scale: openblas
+	CGO_ENABLED=1 $(GO) build -tags $(FAST_TAGS) -o bin/scale ./benchmarks/cmd/scale
+	bin/scale -rows 200000,2000000 -hidden 32,32 -push-steps 3 -iters 200 -out benchmarks/results
 
 lint: staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
