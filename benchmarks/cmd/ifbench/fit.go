@@ -36,7 +36,7 @@ type fitResult struct {
 }
 
 // cmdFit trains one iterflow method on the split files of a dataset under a
-// wall-clock budget (spread evenly over the method's blocks as
+// wall-clock budget (the whole training: blocks, pushes and validation
 // --block-seconds), then scores the test split with dopri5 and the exact
 // trace and draws samples (samples.npy, standardized scale).
 func cmdFit(args []string) error {
@@ -72,17 +72,9 @@ func cmdFit(args []string) error {
 	}
 	cfg := pipeline.DefaultConfigFor(*method)
 	cfg.Seed = *seed
-	blocks := 1
-	switch *method {
-	case "lfm":
-		blocks = cfg.LFM.Blocks
-		if cfg.LFM.FreeBlock {
-			blocks++
-		}
-	case "jko":
-		blocks = cfg.JKO.MaxBlocks
-	}
-	cfg.Train.BlockSeconds = *budget / float64(blocks)
+	// One wall-clock budget for the whole training, pushes and validation
+	// included (pipeline's train.seconds), as the peers get.
+	cfg.Train.Seconds = *budget
 	ctx := context.Background()
 	t0 := time.Now()
 	m, err := pipeline.Fit(ctx, cfg, train, val, nil, nil)
@@ -90,7 +82,7 @@ func cmdFit(args []string) error {
 		return fmt.Errorf("fit %s on %s: %w", *method, *split, err)
 	}
 	res := fitResult{Method: "iterflow " + *method, Budget: *budget, TrainSeconds: time.Since(t0).Seconds(), Samples: *ns}
-	res.Settings = describe(&cfg, blocks)
+	res.Settings = describe(&cfg, cfg.JKO.MaxBlocks)
 	fmt.Fprintf(os.Stderr, "ifbench fit %s: trained in %.1f s\n", *method, res.TrainSeconds)
 	opt := flow.Options{Solver: ode.Options{Method: ode.Dopri5, RTol: *rtol, ATol: *atol}, Trace: flow.Exact,
 		Rand: rand.New(rand.NewPCG(*seed, 0x5a)), BatchSize: 4096}
