@@ -36,9 +36,10 @@ type fitResult struct {
 }
 
 // cmdFit trains one iterflow method on the split files of a dataset under a
-// wall-clock budget (the whole training: blocks, pushes and validation
-// --block-seconds), then scores the test split with dopri5 and the exact
-// trace and draws samples (samples.npy, standardized scale).
+// wall-clock budget for the whole training (blocks, pushes and validation
+// included: pipeline's train.seconds), then scores the test split with
+// dopri5 and the exact trace and draws samples (samples.npy, standardized
+// scale).
 func cmdFit(args []string) error {
 	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
 	split := fs.String("split", "", "directory written by `ifbench splits`")
