@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/iterflow/iterflow/ode"
 )
 
 // Block is one continuous normalizing flow block: the ODE dx/dt = f(x, t) for
@@ -152,41 +150,6 @@ func (c *Chain) prepare(op string, opt Options, div, random bool) (Options, erro
 		}
 	}
 	return opt, nil
-}
-
-// transport runs the blocks on the n×d rows of x in place, data→latent
-// (toLatent, blocks in order) or latent→data (blocks in reverse order), in
-// batches of opt.BatchSize rows. With ell non-nil (length n) it integrates
-// dℓ/dt = div f alongside and adds the accumulated ℓ of every row to ell.
-// Solve errors name the block index when index is set.
-func transport(ctx context.Context, op string, blocks []Block, x []float64, n int, ell []float64, toLatent bool, opt Options, index bool) (Stats, error) {
-	d := blocks[0].Field.Dim()
-	r := newRunner(d, min(opt.BatchSize, n), ell != nil, opt)
-	var st Stats
-	for lo := 0; lo < n; lo += opt.BatchSize {
-		hi := min(lo+opt.BatchSize, n)
-		var ell1 []float64
-		if ell != nil {
-			ell1 = ell[lo:hi]
-		}
-		var bst ode.Stats
-		for j := range blocks {
-			k := j
-			if !toLatent {
-				k = len(blocks) - 1 - j
-			}
-			s, err := r.solve(ctx, blocks[k], x[lo*d:hi*d], hi-lo, ell1, toLatent)
-			bst = bst.Add(s)
-			if err != nil {
-				if index {
-					return st, fmt.Errorf("flow: %s: block %d: %w", op, k, err)
-				}
-				return st, fmt.Errorf("flow: %s: %w", op, err)
-			}
-		}
-		st.addBatch(bst)
-	}
-	return st, nil
 }
 
 // Forward maps the n×d data rows x to latent rows z (a new n×d slice),

@@ -324,7 +324,7 @@ func TestDensityIntegratesToOne(t *testing.T) {
 	if math.Abs(mass-1) > 0.02 {
 		t.Errorf("total mass %.5f, want 1 ± 0.02", mass)
 	}
-	if want := (Stats{NFE: 2 * 8 * 4, Steps: 16, Batches: 25}); st != want {
+	if want := (Stats{NFE: 2 * 8 * 4, Steps: 16, Batches: 25, Workers: 1}); st != want { // test fields are not Cloners: 1 worker
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 }
@@ -413,14 +413,14 @@ func TestStatsAndBatching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Stats{NFE: 2 * 6 * 4, Steps: 12, Batches: 1}); st != want {
+	if want := (Stats{NFE: 2 * 6 * 4, Steps: 12, Batches: 1, Workers: 1}); st != want {
 		t.Errorf("LogProb stats %+v, want %+v", st, want)
 	}
 	small, st, err := ch.LogProb(ctx, x, n, Options{Solver: so, BatchSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Stats{NFE: 48, Steps: 12, Batches: 4}); st != want {
+	if want := (Stats{NFE: 48, Steps: 12, Batches: 4, Workers: 1}); st != want {
 		t.Errorf("BatchSize 3 stats %+v, want %+v", st, want)
 	}
 	if e := maxDiff(full, small); e != 0 {
@@ -430,7 +430,7 @@ func TestStatsAndBatching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Stats{NFE: 2 * 5 * 2, Steps: 10, Batches: 1}); st != want {
+	if want := (Stats{NFE: 2 * 5 * 2, Steps: 10, Batches: 1, Workers: 1}); st != want {
 		t.Errorf("Forward midpoint stats %+v, want %+v", st, want)
 	}
 	_, st, err = ch.LogProb(ctx, x, n, Options{Solver: so, Trace: Hutchinson, Probes: 3, Rand: rand.New(rand.NewPCG(1, 1))})

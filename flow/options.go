@@ -148,6 +148,15 @@ type Options struct {
 	// 4096). Adaptive solvers choose steps per batch, so results with dopri5
 	// depend slightly on it.
 	BatchSize int
+	// Workers is the number of goroutines that solve batches concurrently,
+	// each with its own copy of the velocity fields (see Cloner); 0 selects
+	// DefaultWorkers(). Batches are the same whatever Workers is, and each
+	// batch's result depends only on its rows (the stochastic estimators draw
+	// their probes in batch order from Rand), so results are bitwise identical
+	// for every Workers value. More workers only help when n > BatchSize: set
+	// BatchSize to about n/Workers or less. A chain with a field that cannot be
+	// copied runs on one goroutine.
+	Workers int
 }
 
 // normalized returns o with defaults filled in, or an error naming the first
@@ -162,6 +171,12 @@ func (o Options) normalized(op string, div, random bool) (Options, error) {
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize
+	}
+	if o.Workers < 0 {
+		return o, fmt.Errorf("flow: %s: Options.Workers = %d, want >= 1 (0 selects DefaultWorkers() = %d)", op, o.Workers, DefaultWorkers())
+	}
+	if o.Workers == 0 {
+		o.Workers = DefaultWorkers()
 	}
 	if random && o.Rand == nil {
 		return o, fmt.Errorf("flow: %s: sampling needs Options.Rand", op)
@@ -213,6 +228,9 @@ type Stats struct {
 	Steps, Rejected int
 	// Batches is the number of batches of at most BatchSize rows solved.
 	Batches int
+	// Workers is the number of goroutines that solved the batches (at most
+	// Options.Workers and Batches; 1 when a field cannot be copied).
+	Workers int
 }
 
 // addBatch merges the stats of one batch (summed over blocks) into s.

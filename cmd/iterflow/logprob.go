@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +20,8 @@ import (
 
 	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/internal/atomicfile"
+	"github.com/iterflow/iterflow/model"
 	"github.com/iterflow/iterflow/pipeline"
 )
 
@@ -104,8 +113,13 @@ name (a missing name is an error); without a header, DATA is used as is when it 
 columns as the model, else the run's column selection (--columns of the run, from its config.yaml). Columns that the run dequantized (integer-valued) are scored as
 given: add U[0, 1) noise yourself for the dequantized likelihood.
 
+Rows are read and scored in chunks (a multiple of the eval batch size, about 65536 rows) and the
+results written as they come, so files larger than memory can be scored; batches within a chunk are
+solved on --threads workers (see "iterflow --help").
+
 FILE gets one log p per row: CSV (header log_prob) or NPY (float64, shape (n,)) by its extension; - writes
-CSV to stdout. A summary (mean log p ± standard error, NFE, time) goes to stderr, or as JSON to stdout
+CSV to stdout. FILE is replaced only when every row was scored (stdout gets the rows scored before an
+error). A summary (mean log p ± standard error, NFE, time) goes to stderr, or as JSON to stdout
 with --json (to stderr when -o -). Solver, trace and tolerances default to the run's eval config.`,
 		Example: `  iterflow logprob runs/wine-lfm wine.csv -o logp.csv
   iterflow logprob runs/wine-lfm wine.csv -o logp.npy --solver rk4 --steps 50 --json
@@ -136,25 +150,38 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 			if err != nil {
 				return fmt.Errorf("--trace: %v", err)
 			}
-			t, err := data.Load(args[1])
+			rd, err := data.NewRowReader(args[1], data.LoadOptions{})
 			if err != nil {
 				return err
 			}
-			if t, err = selectColumns(args[1], t, r, columns); err != nil {
+			defer rd.Close()
+			cols, err := streamColumns(args[1], rd, r, columns)
+			if err != nil {
 				return err
 			}
 			log, _, count := reporters(cmd)
+			total := -1
+			if count != nil {
+				// For the progress report only (a fast pass without parsing
+				// numbers for CSV).
+				if total, err = data.CountRows(args[1], data.LoadOptions{}); err != nil {
+					return err
+				}
+			}
 			t0 := time.Now()
-			fopt := flow.Options{Solver: o, Trace: trace, BatchSize: ec.BatchSize, Rand: rand.New(rand.NewPCG(seed, 0xe7))}
-			lp, st, err := pipeline.LogProbRows(cmd.Context(), r.Model, t.X, t.N, fopt, count, "log-likelihood")
+			fopt := flow.Options{Solver: o, Trace: trace, BatchSize: ec.BatchSize, Rand: rand.New(rand.NewPCG(seed, 0xe7)), Workers: flowWorkers(cmd)}
+			var sum scoreSummary
+			err = writeStream(out, cmd.OutOrStdout(), func(emit func([]float64) error) error {
+				var err error
+				sum, err = scoreStream(cmd.Context(), rd, cols, r.Model, fopt, streamChunk(ec.BatchSize), emit, count, total)
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("logprob %s: %w", args[1], err)
 			}
 			sec := time.Since(t0).Seconds()
-			if err := writeMatrix(out, cmd.OutOrStdout(), lp, t.N, 1, []string{"log_prob"}, true); err != nil {
-				return err
-			}
-			mean, se := meanSE(lp)
+			st := sum.stats
+			mean, se := sum.meanSE()
 			_, jsonOut := globals(cmd)
 			if jsonOut {
 				w := cmd.OutOrStdout()
@@ -173,10 +200,10 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 					Trace       string  `json:"trace"`
 					NFE         int     `json:"nfe"`
 					Seconds     float64 `json:"seconds"`
-				}{args[0], args[1], out, t.N, t.D, mean, se, ec.Describe(), trace.String(), st.NFE, sec})
+				}{args[0], args[1], out, sum.n, r.Model.Dim(), mean, se, ec.Describe(), trace.String(), st.NFE, sec})
 			}
 			infof(log, "log p: mean %.4f ± %.4f nats over %d rows (NLL %.4f); %s, %s trace, NFE %d, %.2f s; written to %s",
-				mean, se, t.N, -mean, ec.Describe(), trace, st.NFE, sec, out)
+				mean, se, sum.n, -mean, ec.Describe(), trace, st.NFE, sec, out)
 			return nil
 		},
 	}
@@ -188,19 +215,206 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 	return cmd
 }
 
-// meanSE returns the mean of v and its standard error.
-func meanSE(v []float64) (mean, se float64) {
-	n := float64(len(v))
-	for _, x := range v {
-		mean += x
+// streamColumns decides which columns of the rows that rd yields the model
+// scores, with the rules and messages of selectColumns: it applies
+// selectColumns to a one-row table whose value j is j, so the selected row
+// lists the column indices.
+func streamColumns(path string, rd data.RowReader, r *pipeline.RunDir, columns string) ([]int, error) {
+	w := rd.D()
+	probe := &data.Table{X: make([]float64, w), N: 1, D: w, Names: rd.Names()}
+	for j := range probe.X {
+		probe.X[j] = float64(j)
 	}
-	mean /= n
-	var ss float64
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
+	s, err := selectColumns(path, probe, r, columns)
+	if err != nil {
+		return nil, err
 	}
-	if len(v) > 1 {
-		se = math.Sqrt(ss / (n - 1) / n)
+	cols := make([]int, s.D)
+	for k, v := range s.X {
+		cols[k] = int(v)
 	}
-	return mean, se
+	return cols, nil
+}
+
+// streamChunkRows is the target number of rows read and scored at a time.
+const streamChunkRows = 65536
+
+// streamChunk returns the chunk size: the multiple of the batch size bs
+// (0: flow.DefaultBatchSize) nearest above streamChunkRows, so that chunks
+// split into the same batches as the whole file would.
+func streamChunk(bs int) int {
+	if bs <= 0 {
+		bs = flow.DefaultBatchSize
+	}
+	return bs * ((streamChunkRows + bs - 1) / bs)
+}
+
+// scoreSummary accumulates the log-densities of a stream: the count, mean
+// and sum of squared deviations (Welford's update), and the merged solver
+// stats.
+type scoreSummary struct {
+	n     int
+	mean  float64
+	m2    float64
+	stats flow.Stats
+}
+
+func (s *scoreSummary) add(lp []float64) {
+	for _, v := range lp {
+		s.n++
+		d := v - s.mean
+		s.mean += d / float64(s.n)
+		s.m2 += d * (v - s.mean)
+	}
+}
+
+// meanSE returns the mean log p and its standard error.
+func (s *scoreSummary) meanSE() (mean, se float64) {
+	if s.n > 1 {
+		se = math.Sqrt(s.m2 / float64(s.n-1) / float64(s.n))
+	}
+	return s.mean, se
+}
+
+// scoreStream reads rd in chunks of chunk rows, keeps the columns cols (in
+// that order; len(cols) = m.Dim()), scores each chunk with m.LogProb and
+// passes its log-densities to emit. Memory is O(chunk·(width + d)) whatever
+// the number of rows. A failed solve names the row counting from 0 over the
+// whole file. c (nil: none) follows the progress over total rows.
+func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Model, opt flow.Options, chunk int, emit func([]float64) error, c pipeline.Counter, total int) (scoreSummary, error) {
+	var sum scoreSummary
+	w, d := rd.D(), m.Dim()
+	if len(cols) != d {
+		return sum, fmt.Errorf("%d columns selected, the model expects %d", len(cols), d)
+	}
+	in := make([]float64, chunk*w)
+	x := make([]float64, chunk*d)
+	if c != nil {
+		c.Start("log-likelihood", total)
+		defer c.Finish()
+	}
+	for {
+		n, err := rd.Next(in, chunk)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sum, err
+		}
+		for i := 0; i < n; i++ {
+			row, dst := in[i*w:(i+1)*w], x[i*d:(i+1)*d]
+			for k, j := range cols {
+				dst[k] = row[j]
+			}
+		}
+		lp, st, err := m.LogProb(ctx, x[:n*d], n, opt)
+		if err != nil {
+			var re *model.RowError
+			if errors.As(err, &re) {
+				return sum, fmt.Errorf("row %d (counting from 0): %w; the row may lie far outside the training data", sum.n+re.Row, re.Err)
+			}
+			return sum, fmt.Errorf("rows %d–%d (counting from 0): %w", sum.n, sum.n+n-1, err)
+		}
+		mergeFlowStats(&sum.stats, st)
+		sum.add(lp)
+		if err := emit(lp); err != nil {
+			return sum, err
+		}
+		if c != nil {
+			c.Add(n)
+		}
+	}
+	if sum.n == 0 {
+		return sum, errors.New("no rows to score")
+	}
+	return sum, nil
+}
+
+// mergeFlowStats merges the stats of one chunk into s as flow merges batches
+// (the batch that needed the most evaluations).
+func mergeFlowStats(s *flow.Stats, b flow.Stats) {
+	if s.Batches == 0 || b.NFE > s.NFE {
+		s.NFE, s.Steps, s.Rejected = b.NFE, b.Steps, b.Rejected
+	}
+	s.Batches += b.Batches
+	s.Workers = max(s.Workers, b.Workers)
+}
+
+// writeStream writes a log-density column to path as produce emits it: CSV
+// (header log_prob) written as it comes, or NPY of shape (n,), whose values
+// go to a temporary file until n is known. Files are replaced atomically
+// when produce succeeds; "-" streams CSV to stdout.
+func writeStream(path string, stdout io.Writer, produce func(emit func([]float64) error) error) error {
+	format, err := outputFormat(path)
+	if err != nil {
+		return err
+	}
+	csvTo := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if _, err := bw.WriteString("log_prob\n"); err != nil {
+			return err
+		}
+		var b []byte
+		err := produce(func(lp []float64) error {
+			for _, v := range lp {
+				b = strconv.AppendFloat(b[:0], v, 'g', -1, 64)
+				b = append(b, '\n')
+				if _, err := bw.Write(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+		return err
+	}
+	if path == "-" {
+		return csvTo(stdout)
+	}
+	if format == "csv" {
+		if err := atomicfile.WriteFile(path, csvTo); err != nil {
+			return fmt.Errorf("-o: %w", err)
+		}
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".values-*")
+	if err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	n := 0
+	var b []byte
+	err = produce(func(lp []float64) error {
+		b = b[:0]
+		for _, v := range lp {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		}
+		n += len(lp)
+		_, err := bw.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	err = atomicfile.WriteFile(path, func(w io.Writer) error {
+		if err := writeNPY(w, nil, n, 1, true); err != nil {
+			return err
+		}
+		_, err := io.Copy(w, tmp)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	return nil
 }

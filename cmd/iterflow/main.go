@@ -108,6 +108,8 @@ Shell completion: "iterflow completion bash|zsh|fish|powershell" prints a comple
 	pf := root.PersistentFlags()
 	pf.BoolP("quiet", "q", false, "print no progress or info lines (errors are still printed; results still go to stdout)")
 	pf.Bool("json", false, "print the command's result as JSON on stdout, for scripts")
+	bindThreadFlags(root)
+	root.PersistentPreRunE = setupThreads
 	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd(), newServeCmd(), newDatasetsCmd())
 	return root
 }
