@@ -325,26 +325,11 @@ func (a *Assigner) fastCandidates(cost []float64) bool {
 			}
 		}
 	}
-	const m = colCandidates
 	for j := 0; j < n; j++ {
 		if deg[j] >= 2 {
 			continue
 		}
-		bc, br := a.colBestC[j*m:j*m+m], a.colBestR[j*m:j*m+m]
-		for q := range bc {
-			bc[q], br[q] = math.Inf(1), -1
-		}
-		for i := 0; i < n; i++ {
-			c := cost[i*n+j]
-			if c < bc[m-1] {
-				p := m - 1
-				for p > 0 && bc[p-1] > c {
-					bc[p], br[p] = bc[p-1], br[p-1]
-					p--
-				}
-				bc[p], br[p] = c, int32(i)
-			}
-		}
+		bc, br := a.cheapestRows(cost, n, j)
 		for q, r := range br {
 			if r < 0 {
 				continue
@@ -391,3 +376,25 @@ const (
 	auctionTheta   = 4    // ε shrinks by this factor per phase
 	auctionMaxBids = 16   // bid budget per row and phase; past it JV starts from the auction's state
 )
+
+// cheapestRows fills and returns column j's colCandidates cheapest costs and
+// their rows (cost ascending; row −1 where the column has fewer rows).
+func (a *Assigner) cheapestRows(cost []float64, n, j int) ([]float64, []int32) {
+	const m = colCandidates
+	bc, br := a.colBestC[j*m:j*m+m], a.colBestR[j*m:j*m+m]
+	for q := range bc {
+		bc[q], br[q] = math.Inf(1), -1
+	}
+	for i := 0; i < n; i++ {
+		c := cost[i*n+j]
+		if c < bc[m-1] {
+			p := m - 1
+			for p > 0 && bc[p-1] > c {
+				bc[p], br[p] = bc[p-1], br[p-1]
+				p--
+			}
+			bc[p], br[p] = c, int32(i)
+		}
+	}
+	return bc, br
+}

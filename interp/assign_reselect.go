@@ -110,26 +110,11 @@ func (a *Assigner) reselect(cost []float64) {
 			deg[j]++
 		}
 	}
-	const m = colCandidates
 	for j := 0; j < n; j++ {
 		if deg[j] >= 2 {
 			continue
 		}
-		bc, br := a.colBestC[j*m:j*m+m], a.colBestR[j*m:j*m+m]
-		for q := range bc {
-			bc[q], br[q] = math.Inf(1), -1
-		}
-		for i := 0; i < n; i++ {
-			c := cost[i*n+j]
-			if c < bc[m-1] {
-				p := m - 1
-				for p > 0 && bc[p-1] > c {
-					bc[p], br[p] = bc[p-1], br[p-1]
-					p--
-				}
-				bc[p], br[p] = c, int32(i)
-			}
-		}
+		bc, br := a.cheapestRows(cost, n, j)
 		for q, r := range br {
 			if r < 0 || slices.Contains(a.adjJ[r], int32(j)) {
 				continue
