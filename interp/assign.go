@@ -690,23 +690,7 @@ func (a *Assigner) candidates(cost []float64) bool {
 		row = row[:len(colThr)]
 		thr := math.Inf(1)
 		if useGuess {
-			// The (t+1)-th smallest sample, by insertion into a sorted prefix.
-			sk := a.sampK[:t+1]
-			for q := range sk {
-				sk[q] = math.Inf(1)
-			}
-			for q := 0; q < s; q++ {
-				c := row[q*stride]
-				if c < sk[t] {
-					p := t
-					for p > 0 && sk[p-1] > c {
-						sk[p] = sk[p-1]
-						p--
-					}
-					sk[p] = c
-				}
-			}
-			thr = sk[t]
+			thr = a.sampleThreshold(row, s, stride, t)
 		}
 		cnt := 0
 		for j, c := range row {
@@ -1267,4 +1251,26 @@ func (a *Assigner) Duals(u, v []float64) error {
 	copy(u, a.u)
 	copy(v, a.v)
 	return nil
+}
+
+// sampleThreshold returns the (t+1)-th smallest of the s values row[q·stride]
+// (q < s), by insertion into a sorted prefix: a guess of a row's k-th
+// smallest cost from a strided sample.
+func (a *Assigner) sampleThreshold(row []float64, s, stride, t int) float64 {
+	sk := a.sampK[:t+1]
+	for q := range sk {
+		sk[q] = math.Inf(1)
+	}
+	for q := 0; q < s; q++ {
+		c := row[q*stride]
+		if c < sk[t] {
+			p := t
+			for p > 0 && sk[p-1] > c {
+				sk[p] = sk[p-1]
+				p--
+			}
+			sk[p] = c
+		}
+	}
+	return sk[t]
 }

@@ -214,22 +214,7 @@ func (a *Assigner) fastCandidates(cost []float64) bool {
 		row := cost[i*n : (i+1)*n]
 		thr := math.Inf(1)
 		if useGuess {
-			sk := a.sampK[:t+1]
-			for q := range sk {
-				sk[q] = math.Inf(1)
-			}
-			for q := 0; q < s; q++ {
-				c := row[q*stride]
-				if c < sk[t] {
-					p := t
-					for p > 0 && sk[p-1] > c {
-						sk[p] = sk[p-1]
-						p--
-					}
-					sk[p] = c
-				}
-			}
-			thr = sk[t]
+			thr = a.sampleThreshold(row, s, stride, t)
 		}
 		cnt := 0
 		j := 0

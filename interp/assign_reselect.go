@@ -40,22 +40,7 @@ func (a *Assigner) reselect(cost []float64) {
 		}
 		thr := math.Inf(1)
 		if useGuess {
-			sk := a.sampK[:t+1]
-			for q := range sk {
-				sk[q] = math.Inf(1)
-			}
-			for q := 0; q < s; q++ {
-				c := r[q*stride]
-				if c < sk[t] {
-					p := t
-					for p > 0 && sk[p-1] > c {
-						sk[p] = sk[p-1]
-						p--
-					}
-					sk[p] = c
-				}
-			}
-			thr = sk[t]
+			thr = a.sampleThreshold(r, s, stride, t)
 		}
 		cnt := 0
 		for j, c := range r {
