@@ -12,6 +12,9 @@ LDFLAGS     := -X main.version=$(VERSION)
 # target; override on bigger ones).
 export OPENBLAS_NUM_THREADS ?= 2
 
+.DEFAULT_GOAL := all
+-include mk/mpi.mk
+
 .PHONY: all build build-pure openblas demo test test-pure test-fast test-race fuzz-short loadtest bench-scale lint staticcheck crosscheck bench bench-go bench-quick bench-full clean
 
 all: build

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/iterflow/iterflow/dist"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/interp"
 	"github.com/iterflow/iterflow/nn"
@@ -35,6 +36,15 @@ type LFMConfig struct {
 	// Checkpoint, when not nil, saves the training state at step boundaries
 	// and resumes from a saved one (see Checkpointing); nil trains without.
 	Checkpoint *Checkpointing
+	// Comm, when it has more than one rank, trains data-parallel over its
+	// ranks (see WithComm; nil: the communicator of the context, if any):
+	// every rank computes the loss and gradient of its B/Size rows of the
+	// global batch and the sums are all-reduced before the Adam step, and
+	// the pools are pushed in shards and all-gathered. The result equals the
+	// single-process one up to floating-point summation order. It does not
+	// support Checkpoint or a time budget (BlockSeconds, Deadline), and the
+	// batch size must be at least the number of ranks.
+	Comm dist.Comm
 	// Optim holds the optimizer settings (Iters and BatchSize per block,
 	// Adam's learning rate and its schedule, clipping, EMA, WarmStart,
 	// validation and loss-curve cadence, Seed).
@@ -117,6 +127,14 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("lfm: network: %w", err)
 	}
+	comm := cfg.Comm
+	if comm == nil {
+		comm = CommFrom(ctx)
+	}
+	dp, err := newDataParallel("lfm", comm, &cfg.Optim, cfg.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
 	pcg := rand.NewPCG(cfg.Seed, 0x1f0a)
 	rng := rand.New(pcg)
 	pool := append([]float64(nil), x...)
@@ -139,6 +157,18 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 	pushOpt := flow.Options{Solver: cfg.Push}
 	push := func(k int, net *nn.MLP[float32]) (int, error) {
 		blk := flow.Block{Field: nn.Convert[float64](net)}
+		if dp != nil {
+			nfe, err := dp.push(ctx, blk, pool, n, d, pushOpt)
+			if err != nil {
+				return 0, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
+			}
+			if nv > 0 {
+				if _, err := dp.push(ctx, blk, vpool, nv, d, pushOpt); err != nil {
+					return 0, fmt.Errorf("lfm: block %d: pushing the validation pool: %w", k, err)
+				}
+			}
+			return nfe, nil
+		}
 		pst, err := blk.Push(ctx, pool, n, pushOpt)
 		if err != nil {
 			return 0, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
@@ -228,7 +258,7 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		prog.StartBlock(k, len(stages), cfg.Iters, label)
 		bcfg := cfg
 		bcfg.Optim = cfg.Optim.forBlock(k, len(stages))
-		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", bcfg, rng, batches, prog, hooks)
+		br, err := trainFMBlock(ctx, net, pool, n, vpool, nv, d, st.gamma, st.kind == "free", bcfg, rng, batches, prog, hooks, dp)
 		prog.EndBlock()
 		if err != nil {
 			var de *DivergedError
@@ -293,9 +323,9 @@ func (fb *fmBatch) fill(b, d int, gamma float64, free bool, p interp.Interpolant
 
 // trainFMBlock runs the flow-matching regression of one LFM block on the
 // pool, drawing minibatches from batches; hooks (nil: none) resume and
-// checkpoint it.
+// checkpoint it; dp (nil: single process) trains it data-parallel.
 func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n int, vpool []float64, nv, d int,
-	gamma float64, free bool, cfg LFMConfig, rng *rand.Rand, batches *epochBatcher, prog Progress, hooks *blockHooks) (BlockResult, error) {
+	gamma float64, free bool, cfg LFMConfig, rng *rand.Rand, batches *epochBatcher, prog Progress, hooks *blockHooks, dp *dataParallel) (BlockResult, error) {
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b := cfg.BatchSize
 	fb := newFMBatch(b, d)
@@ -323,13 +353,22 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		}
 		batches.fill(pool, d, fb.x0, b)
 		fb.fill(b, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
-		net.Forward(fb.xt, fb.t, b, fb.v)
-		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		var loss float64
+		if dp != nil {
+			if loss, err = dp.step(net, fb, b, d, op); err != nil {
+				return br, fmt.Errorf("step %d: %w", step, err)
+			}
+		} else {
+			net.Forward(fb.xt, fb.t, b, fb.v)
+			loss = nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		}
 		if err := hooks.diverged(step, loss); err != nil {
 			return br, err
 		}
-		clear(op.grad)
-		net.Backward(fb.dv, op.grad, nil)
+		if dp == nil {
+			clear(op.grad)
+			net.Backward(fb.dv, op.grad, nil)
+		}
 		op.step(step)
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {
 			break

@@ -18,6 +18,7 @@ import (
 	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/data/registry"
 	"github.com/iterflow/iterflow/data/toy"
+	"github.com/iterflow/iterflow/dist"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/metrics"
@@ -117,6 +118,12 @@ type Options struct {
 	OnDiverge        string
 	RollbackLRFactor float64
 	MaxRollbacks     int
+	// Comm, when it spans several ranks (an MPI job, package dist), trains
+	// data-parallel (method lfm only): rank 0 writes the run directory and
+	// the log, the other ranks train their share of every step, score
+	// their shard of the test rows and return a Result with an empty Dir,
+	// writing nothing. nil: a single process.
+	Comm dist.Comm
 }
 
 // checkResumeOptions validates the resume and divergence settings.
@@ -146,6 +153,12 @@ func (o *Options) checkResumeOptions() error {
 func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if err := checkDistributed(&cfg, &opt); err != nil {
+		return nil, err
+	}
+	if distributed(opt.Comm) && opt.Comm.Rank() != 0 {
+		return runWorker(ctx, cfg, opt)
 	}
 	logf := func(format string, args ...any) {
 		if opt.Log != nil {
@@ -278,8 +291,13 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		cfg.Method, ds.Name, cfg.Model.Hidden, cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
 	t0 := time.Now()
 	var tr *trained
+	tctx := ctx
+	if distributed(opt.Comm) {
+		logf("data-parallel over %d ranks: %d rows of each batch of %d per rank", opt.Comm.Size(), cfg.Train.BatchSize/opt.Comm.Size(), cfg.Train.BatchSize)
+		tctx, mck = method.WithComm(ctx, opt.Comm), nil
+	}
 	for {
-		tr, err = trainMethodCk(ctx, &cfg, trainS, train.N, valS, val.N, d, opt.Progress, mck)
+		tr, err = trainMethodCk(tctx, &cfg, trainS, train.N, valS, val.N, d, opt.Progress, mck)
 		var de *method.DivergedError
 		if err == nil || !errors.As(err, &de) || opt.OnDiverge != "rollback" || ck == nil || ck.meta.Rollbacks >= opt.MaxRollbacks {
 			break
@@ -310,20 +328,17 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	// Evaluate the test NLL (data units) with the accurate solver and the chosen trace.
 	eopt, _ := cfg.Eval.options("eval")
 	trace, _ := flow.ParseTrace(cfg.Eval.Trace)
-	fopt := flow.Options{Solver: eopt, Trace: trace, BatchSize: cfg.Eval.BatchSize, Rand: rand.New(rand.NewPCG(cfg.Seed, 0xe7))}
 	var nll, se float64
 	var st flow.Stats
 	var evalSec float64
 	if m.Source == "" {
 		logf("evaluating the test log-likelihood: %s, %s trace, %d rows", cfg.Eval.Describe(), trace, test.N)
 		t1 := time.Now()
-		lp, lst, err := LogProbRows(ctx, m, test.X, test.N, fopt, opt.Counter, "test log-likelihood")
+		nll, se, st, err = testNLL(ctx, &cfg, m, test.X, test.N, opt.Counter, opt.Comm)
 		if err != nil {
 			return nil, stopped(fmt.Errorf("evaluate: %w", err))
 		}
 		evalSec = time.Since(t1).Seconds()
-		nll, se = meanSE(lp, -1)
-		st = lst
 	} else {
 		logf("no test log-likelihood: the source %q is not N(0, I)", m.Source)
 	}

@@ -70,9 +70,12 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 			log, prog, count := reporters(cmd)
 			opt := ropt
 			opt.Log, opt.Progress, opt.Counter, opt.Version, opt.Overwrite, opt.Resume = log, prog, count, version, force, resume != ""
-			res, err := pipeline.Run(cmd.Context(), cfg, opt)
+			res, err := runTrain(cmd.Context(), cfg, opt)
 			if err != nil {
 				return err
+			}
+			if res.Dir == "" {
+				return nil // a worker rank of a data-parallel (MPI) run writes and prints nothing
 			}
 			if _, jsonOut := globals(cmd); jsonOut {
 				met, err := os.ReadFile(filepath.Join(res.Dir, "metrics.json"))
