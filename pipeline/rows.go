@@ -37,6 +37,13 @@ func LogProbRows(ctx context.Context, m *model.Model, x []float64, n int, opt fl
 	if bs <= 0 {
 		bs = flow.DefaultBatchSize
 	}
+	// One call per group of batches, so that flow can solve them on its
+	// workers; the batches themselves (and so the values) are unchanged.
+	w := opt.Workers
+	if w <= 0 {
+		w = flow.DefaultWorkers()
+	}
+	bs *= w
 	if c != nil {
 		c.Start(label, n)
 		defer c.Finish()
