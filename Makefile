@@ -114,8 +114,9 @@ BENCH_DATA ?= $(or $(ITERFLOW_SHARED_DATA),../shared/data)
 bench: bench-quick
 bench-quick bench-full: openblas
 	CGO_ENABLED=1 $(GO) build -tags $(FAST_TAGS) -ldflags "$(LDFLAGS)" -o bin/ifbench ./benchmarks/cmd/ifbench
+	core=$${OPENBLAS_CORETYPE:-$$(CGO_ENABLED=1 $(GO) run -tags $(FAST_TAGS) ./internal/cmd/blascore)}; \
 	venv=$$(benchmarks/setup_venv.sh | tail -n 1) && \
-	$$venv/bin/python benchmarks/run.py --mode $(patsubst bench-%,%,$@) --ifbench bin/ifbench --data-dir $(BENCH_DATA)
+	OPENBLAS_CORETYPE=$$core $$venv/bin/python benchmarks/run.py --mode $(patsubst bench-%,%,$@) --ifbench bin/ifbench --data-dir $(BENCH_DATA)
 
 clean:
 	rm -rf bin runs

@@ -32,7 +32,7 @@ import torch
 torch.set_num_threads(2)
 
 MODES = {
-    "quick": dict(budget=5.0, samples=2000,
+    "quick": dict(budget=10.0, samples=2000,
                   datasets=["faithful", "red-wine", "white-wine", "parkinsons", "digits", "checkerboard"],
                   lspeed_d=[2, 11, 43, 64], lspeed_n=100, hutch_d=[784], hutch_n=20),
     "full": dict(budget=300.0, samples=10000,
