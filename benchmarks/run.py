@@ -431,10 +431,16 @@ def lspeed(args, cfg, work):
     cases = [(d, "exact", cfg["lspeed_n"], 1e-8) for d in cfg["lspeed_d"]] + \
             [(d, "hutchinson", cfg["hutch_n"], 1e-5) for d in cfg["hutch_d"]]
     for d, trace, n, tol in cases:
+        # The weights and points are float64; flow_matching draws its
+        # Hutchinson probes in the default dtype, so make that float64 too.
+        prev = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
         try:
             out.append(lspeed_case(args, work, d, trace, n, tol))
         except Exception as e:  # reported, not fatal
             log(f"lspeed d={d} {trace}: failed: {e}")
+        finally:
+            torch.set_default_dtype(prev)
     return out
 
 
