@@ -45,24 +45,8 @@ func CornerPNG(path, title string, data, samples []float64, nData, nSamples, d i
 	if d < 1 || maxDims < 1 {
 		return fmt.Errorf("corner %s: need d ≥ 1 and maxDims ≥ 1, got d=%d, maxDims=%d", path, d, maxDims)
 	}
-	if nData < 1 || len(data) != nData*d {
-		return fmt.Errorf("corner %s: len(data) = %d, want nData·d = %d·%d = %d (nData ≥ 1)", path, len(data), nData, d, nData*d)
-	}
-	if nSamples < 0 || len(samples) != nSamples*d {
-		return fmt.Errorf("corner %s: len(samples) = %d, want nSamples·d = %d·%d = %d", path, len(samples), nSamples, d, nSamples*d)
-	}
-	if names != nil && len(names) != d {
-		return fmt.Errorf("corner %s: %d names for %d columns", path, len(names), d)
-	}
-	for _, m := range []struct {
-		what string
-		x    []float64
-	}{{"data", data}, {"samples", samples}} {
-		for i, v := range m.x {
-			if !finite(v) {
-				return fmt.Errorf("corner %s: %s row %d, column %d is %v", path, m.what, i/d, i%d, v)
-			}
-		}
+	if err := checkDataSamples("corner", path, data, samples, nData, nSamples, d, names); err != nil {
+		return err
 	}
 	k := min(d, maxDims)
 	name := func(j int) string {

@@ -171,24 +171,8 @@ func HistogramsPNG(path, title string, data, samples []float64, nData, nSamples,
 	if d < 1 || k < 1 || k > d {
 		return fmt.Errorf("histograms %s: need 1 ≤ k ≤ d, got k=%d, d=%d", path, k, d)
 	}
-	if nData < 1 || len(data) != nData*d {
-		return fmt.Errorf("histograms %s: len(data) = %d, want nData·d = %d·%d = %d (nData ≥ 1)", path, len(data), nData, d, nData*d)
-	}
-	if nSamples < 0 || len(samples) != nSamples*d {
-		return fmt.Errorf("histograms %s: len(samples) = %d, want nSamples·d = %d·%d = %d", path, len(samples), nSamples, d, nSamples*d)
-	}
-	if names != nil && len(names) != d {
-		return fmt.Errorf("histograms %s: %d names for %d columns", path, len(names), d)
-	}
-	for _, m := range []struct {
-		what string
-		x    []float64
-	}{{"data", data}, {"samples", samples}} {
-		for i, v := range m.x {
-			if !finite(v) {
-				return fmt.Errorf("histograms %s: %s row %d, column %d is %v", path, m.what, i/d, i%d, v)
-			}
-		}
+	if err := checkDataSamples("histograms", path, data, samples, nData, nSamples, d, names); err != nil {
+		return err
 	}
 	const perRow, bins = 4, 30
 	cols := min(k, perRow)
@@ -312,4 +296,30 @@ func shareAxes(row []*plot.Plot, panels []ScatterPanel) {
 			row[a].X.Min, row[a].X.Max, row[a].Y.Min, row[a].Y.Max = xmin, xmax, ymin, ymax
 		}
 	}
+}
+
+// checkDataSamples checks the shapes, the names and that every value is
+// finite for a plot of data (nData×d) beside samples (nSamples×d); what names
+// the plot kind in errors.
+func checkDataSamples(what, path string, data, samples []float64, nData, nSamples, d int, names []string) error {
+	if nData < 1 || len(data) != nData*d {
+		return fmt.Errorf("%s %s: len(data) = %d, want nData·d = %d·%d = %d (nData ≥ 1)", what, path, len(data), nData, d, nData*d)
+	}
+	if nSamples < 0 || len(samples) != nSamples*d {
+		return fmt.Errorf("%s %s: len(samples) = %d, want nSamples·d = %d·%d = %d", what, path, len(samples), nSamples, d, nSamples*d)
+	}
+	if names != nil && len(names) != d {
+		return fmt.Errorf("%s %s: %d names for %d columns", what, path, len(names), d)
+	}
+	for _, m := range []struct {
+		what string
+		x    []float64
+	}{{"data", data}, {"samples", samples}} {
+		for i, v := range m.x {
+			if !finite(v) {
+				return fmt.Errorf("%s %s: %s row %d, column %d is %v", what, path, m.what, i/d, i%d, v)
+			}
+		}
+	}
+	return nil
 }
