@@ -766,12 +766,7 @@ func (a *Assigner) candidates(cost []float64) bool {
 				thr = max(thr, x)
 			}
 		}
-		a.rowThr[i] = thr
-		js := a.adjJ[i][:cnt]
-		cs := a.adjC[i][:cnt]
-		a.adjJ[i], a.adjC[i] = js, cs
-		copy(js, bj[:cnt])
-		copy(cs, bk[:cnt])
+		a.setCandidates(i, thr, bj[:cnt], bk[:cnt])
 	}
 	for j := range colMin {
 		colMin[j], colArg[j] = bestC[j*m], bestR[j*m]
@@ -1273,4 +1268,14 @@ func (a *Assigner) sampleThreshold(row []float64, s, stride, t int) float64 {
 		}
 	}
 	return sk[t]
+}
+
+// setCandidates stores row i's candidate columns js with their costs cs (in
+// the row's arena slices, which have room for them) and the largest cost
+// among them, thr.
+func (a *Assigner) setCandidates(i int, thr float64, js []int32, cs []float64) {
+	a.rowThr[i] = thr
+	a.adjJ[i], a.adjC[i] = a.adjJ[i][:len(js)], a.adjC[i][:len(cs)]
+	copy(a.adjJ[i], js)
+	copy(a.adjC[i], cs)
 }

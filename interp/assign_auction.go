@@ -289,12 +289,7 @@ func (a *Assigner) fastCandidates(cost []float64) bool {
 				thr = max(thr, x)
 			}
 		}
-		a.rowThr[i] = thr
-		js := a.adjJ[i][:cnt]
-		cs := a.adjC[i][:cnt]
-		a.adjJ[i], a.adjC[i] = js, cs
-		copy(js, bj[:cnt])
-		copy(cs, bk[:cnt])
+		a.setCandidates(i, thr, bj[:cnt], bk[:cnt])
 	}
 	// Column side: in-degrees and least candidate costs.
 	deg, colMin, colArg := a.matches, a.colMin, a.colArg
