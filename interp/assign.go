@@ -52,32 +52,7 @@ func centeredSqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64, shift
 			shift[k] -= float64(x1[j*d+k]) / float64(m)
 		}
 	}
-	if d == 2 {
-		s0, s1 := shift[0], shift[1]
-		for i := 0; i < n; i++ {
-			a0, a1 := float64(x0[2*i])-s0, float64(x0[2*i+1])-s1
-			row := cost[i*m : (i+1)*m]
-			for j := range row {
-				e0 := a0 - float64(x1[2*j])
-				e1 := a1 - float64(x1[2*j+1])
-				row[j] = e0*e0 + e1*e1
-			}
-		}
-		return
-	}
-	for i := 0; i < n; i++ {
-		a := x0[i*d : (i+1)*d]
-		row := cost[i*m : (i+1)*m]
-		for j := range row {
-			b := x1[j*d : (j+1)*d]
-			s := 0.0
-			for k, ak := range a {
-				e := float64(ak) - shift[k] - float64(b[k])
-				s += e * e
-			}
-			row[j] = s
-		}
-	}
+	costRows(x0, x1, n, m, d, cost, shift)
 }
 
 // sqEuclidean is SqEuclideanCost for either element type; the cost is always
@@ -86,31 +61,7 @@ func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {
 	if n < 0 || m < 0 || d < 0 || len(x0) < n*d || len(x1) < m*d || len(cost) < n*m {
 		panic(fmt.Sprintf("interp: SqEuclideanCost: slice shorter than its shape (n=%d, m=%d, d=%d)", n, m, d))
 	}
-	if d == 2 { // the common 2D case, unrolled
-		for i := 0; i < n; i++ {
-			a0, a1 := float64(x0[2*i]), float64(x0[2*i+1])
-			row := cost[i*m : (i+1)*m]
-			for j := range row {
-				e0 := a0 - float64(x1[2*j])
-				e1 := a1 - float64(x1[2*j+1])
-				row[j] = e0*e0 + e1*e1
-			}
-		}
-		return
-	}
-	for i := 0; i < n; i++ {
-		a := x0[i*d : (i+1)*d]
-		row := cost[i*m : (i+1)*m]
-		for j := range row {
-			b := x1[j*d : (j+1)*d]
-			s := 0.0
-			for k, ak := range a {
-				e := float64(ak) - float64(b[k])
-				s += e * e
-			}
-			row[j] = s
-		}
-	}
+	costRows(x0, x1, n, m, d, cost, nil)
 }
 
 // Assigner solves square linear assignment problems exactly,
@@ -1278,4 +1229,41 @@ func (a *Assigner) setCandidates(i int, thr float64, js []int32, cs []float64) {
 	a.adjJ[i], a.adjC[i] = a.adjJ[i][:len(js)], a.adjC[i][:len(cs)]
 	copy(a.adjJ[i], js)
 	copy(a.adjC[i], cs)
+}
+
+// costRows fills cost (n×m) with |x0_i − shift − x1_j|² (shift nil: zero),
+// accumulated in float64; the 2D case is unrolled.
+func costRows[T Float](x0, x1 []T, n, m, d int, cost, shift []float64) {
+	if d == 2 {
+		var s0, s1 float64
+		if shift != nil {
+			s0, s1 = shift[0], shift[1]
+		}
+		for i := 0; i < n; i++ {
+			a0, a1 := float64(x0[2*i])-s0, float64(x0[2*i+1])-s1
+			row := cost[i*m : (i+1)*m]
+			for j := range row {
+				e0 := a0 - float64(x1[2*j])
+				e1 := a1 - float64(x1[2*j+1])
+				row[j] = e0*e0 + e1*e1
+			}
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		a := x0[i*d : (i+1)*d]
+		row := cost[i*m : (i+1)*m]
+		for j := range row {
+			b := x1[j*d : (j+1)*d]
+			s := 0.0
+			for k, ak := range a {
+				e := float64(ak) - float64(b[k])
+				if shift != nil {
+					e -= shift[k]
+				}
+				s += e * e
+			}
+			row[j] = s
+		}
+	}
 }
