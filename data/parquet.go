@@ -65,28 +65,9 @@ func readParquet(r io.ReaderAt, size int64) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	schema := f.Schema()
-	var cols []parquetCol
-	var skipped []string
-	for _, path := range schema.Columns() {
-		leaf, ok := schema.Lookup(path...)
-		if !ok {
-			continue
-		}
-		name := strings.Join(path, ".")
-		col, why := numericColumn(leaf)
-		if why != "" {
-			skipped = append(skipped, fmt.Sprintf("%q (%s)", name, why))
-			continue
-		}
-		col.name = name
-		cols = append(cols, col)
-	}
-	if len(cols) == 0 {
-		if len(skipped) == 0 {
-			return nil, errors.New("schema has no columns")
-		}
-		return nil, fmt.Errorf("no numeric column (INT32, INT64, FLOAT or DOUBLE); skipped %s", strings.Join(skipped, ", "))
+	cols, err := numericColumns(f.Schema())
+	if err != nil {
+		return nil, err
 	}
 	nrows := f.NumRows()
 	d := len(cols)
@@ -256,4 +237,32 @@ func (c parquetCol) value(v parquet.Value) float64 {
 		f /= c.scale
 	}
 	return f
+}
+
+// numericColumns returns the numeric leaf columns of schema, named by their
+// dotted paths; an error lists the skipped columns when none is numeric.
+func numericColumns(schema *parquet.Schema) ([]parquetCol, error) {
+	var cols []parquetCol
+	var skipped []string
+	for _, path := range schema.Columns() {
+		leaf, ok := schema.Lookup(path...)
+		if !ok {
+			continue
+		}
+		name := strings.Join(path, ".")
+		col, why := numericColumn(leaf)
+		if why != "" {
+			skipped = append(skipped, fmt.Sprintf("%q (%s)", name, why))
+			continue
+		}
+		col.name = name
+		cols = append(cols, col)
+	}
+	if len(cols) == 0 {
+		if len(skipped) == 0 {
+			return nil, errors.New("schema has no columns")
+		}
+		return nil, fmt.Errorf("no numeric column (INT32, INT64, FLOAT or DOUBLE); skipped %s", strings.Join(skipped, ", "))
+	}
+	return cols, nil
 }

@@ -587,28 +587,13 @@ func newParquetStream(f *os.File) (s *parquetStream, err error) {
 		return nil, fmt.Errorf("read parquet: open: %w", err)
 	}
 	s = &parquetStream{f: f, pf: pf, groups: pf.RowGroups(), buf: make([]parquet.Value, 1024)}
-	schema := pf.Schema()
-	var skipped []string
-	for _, path := range schema.Columns() {
-		leaf, ok := schema.Lookup(path...)
-		if !ok {
-			continue
-		}
-		name := strings.Join(path, ".")
-		col, why := numericColumn(leaf)
-		if why != "" {
-			skipped = append(skipped, fmt.Sprintf("%q (%s)", name, why))
-			continue
-		}
-		col.name = name
-		s.cols = append(s.cols, col)
-		s.names = append(s.names, name)
+	cols, err := numericColumns(pf.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("read parquet: %w", err)
 	}
-	if len(s.cols) == 0 {
-		if len(skipped) == 0 {
-			return nil, errors.New("read parquet: schema has no columns")
-		}
-		return nil, fmt.Errorf("read parquet: no numeric column (INT32, INT64, FLOAT or DOUBLE); skipped %s", strings.Join(skipped, ", "))
+	s.cols = cols
+	for _, c := range cols {
+		s.names = append(s.names, c.name)
 	}
 	s.colVals = make([][]float64, len(s.cols))
 	return s, nil
