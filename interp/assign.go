@@ -670,23 +670,7 @@ func (a *Assigner) candidates(cost []float64) bool {
 		if !finite {
 			return false
 		}
-		for cnt < k { // the guess was too tight: add the entries in [lo, thr)
-			lo := thr
-			thr = 4 * thr
-			if !(thr > lo) || cnt == 0 {
-				thr = math.Inf(1)
-			}
-			for j, c := range row {
-				if c >= lo && c < thr {
-					bk[cnt], bj[cnt] = c, int32(j)
-					cnt++
-					if cnt == len(bk) {
-						thr = selectSmallest(bk, bj, k)
-						cnt = k
-					}
-				}
-			}
-		}
+		cnt = widenCandidates(row, bk, bj, cnt, k, len(bk), thr, func(lo float64) float64 { return 4 * lo })
 		if cnt > k {
 			// Cut back to the k best: find the k-th smallest key on a
 			// scratch copy, then keep the keys below it and enough ties.
@@ -1266,4 +1250,30 @@ func costRows[T Float](x0, x1 []T, n, m, d int, cost, shift []float64) {
 			row[j] = s
 		}
 	}
+}
+
+// widenCandidates adds to a row's candidate buffer (bk, bj, cnt entries
+// below thr) the entries in [thr, grow(thr)), then in wider bands, until it
+// holds at least k (a sampled threshold guess that was too tight); when the
+// buffer reaches nb entries it keeps the k smallest. It returns the new count
+// (callers take the row's threshold from the entries kept).
+func widenCandidates(row, bk []float64, bj []int32, cnt, k, nb int, thr float64, grow func(float64) float64) int {
+	for cnt < k {
+		lo := thr
+		thr = grow(lo)
+		if !(thr > lo) || cnt == 0 {
+			thr = math.Inf(1)
+		}
+		for j, c := range row {
+			if c >= lo && c < thr {
+				bk[cnt], bj[cnt] = c, int32(j)
+				cnt++
+				if cnt >= nb {
+					thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+					cnt = k
+				}
+			}
+		}
+	}
+	return cnt
 }

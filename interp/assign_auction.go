@@ -263,23 +263,7 @@ func (a *Assigner) fastCandidates(cost []float64) bool {
 		if z0+z1+z2+z3 != 0 {
 			return false
 		}
-		for cnt < k { // the guess was too tight: add the entries in [lo, thr)
-			lo := thr
-			thr = 4 * thr
-			if !(thr > lo) || cnt == 0 {
-				thr = math.Inf(1)
-			}
-			for j, c := range row {
-				if c >= lo && c < thr {
-					bk[cnt], bj[cnt] = c, int32(j)
-					cnt++
-					if cnt >= nb {
-						thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-						cnt = k
-					}
-				}
-			}
-		}
+		cnt = widenCandidates(row, bk, bj, cnt, k, nb, thr, func(lo float64) float64 { return 4 * lo })
 		if cnt > k {
 			thr = selectSmallest(bk[:cnt], bj[:cnt], k)
 			cnt = k

@@ -53,23 +53,7 @@ func (a *Assigner) reselect(cost []float64) {
 				}
 			}
 		}
-		for cnt < k { // the guess was too tight: add the entries in [lo, thr)
-			lo := thr
-			thr = lo + 4*math.Abs(lo) + 1
-			if !(thr > lo) || cnt == 0 {
-				thr = math.Inf(1)
-			}
-			for j, c := range r {
-				if c >= lo && c < thr {
-					bk[cnt], bj[cnt] = c, int32(j)
-					cnt++
-					if cnt >= nb {
-						thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-						cnt = k
-					}
-				}
-			}
-		}
+		cnt = widenCandidates(r, bk, bj, cnt, k, nb, thr, func(lo float64) float64 { return lo + 4*math.Abs(lo) + 1 })
 		if cnt > k {
 			selectSmallest(bk[:cnt], bj[:cnt], k)
 			cnt = k
