@@ -411,7 +411,7 @@ def run_table(args, cfg, work, rows, save):
                 res.update(sample_metrics(smp, te))
                 res["metric_seconds"] = time.time() - t
                 res["logprob_points_per_second"] = len(te) / max(res["nll_seconds"], 1e-9)
-                res["test_nll_data_units"] = res["test_nll"] - meta["log_std_sum"]
+                res["test_nll_data_units"] = res["test_nll"] + meta["log_std_sum"]
                 row = dict(dataset=ds, d=meta["d"], contender=name, **res)
                 log(f"    NLL {res['test_nll']:.3f} ± {res['test_nll_se']:.3f}  MMD² {res['mmd2']:.2e}  "
                     f"SW2 {res['sliced_w2']:.3f}  train {res['train_seconds']:.1f} s")
@@ -570,7 +570,7 @@ def markdown(res):
          "(128 directions) against the test split; CNF NLLs with dopri5 at rtol = atol = "
          f"{TOL:g} and the exact trace. Data: seeded 80/10/10 split, integer columns dequantized, standardized by "
          "train (`ifbench splits`, the code path of `iterflow train`). NLL in nats per point on the **standardized** "
-         "scale (data-unit NLL = standardized NLL − Σ log std; both in the JSON). Started "
+         "scale (data-unit NLL = standardized NLL + Σ log std; both in the JSON). Started "
          f"{m['started']}, took {m['seconds']:.0f} s so far.", ""]
     if res.get("table"):
         L += ["| dataset | contender | test NLL | MMD² | sliced W2 | train s | NLL s (NFE) | sample s (NFE) | "

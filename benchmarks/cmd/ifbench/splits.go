@@ -21,7 +21,8 @@ type splitMeta struct {
 	Seed        uint64 `json:"seed"`
 	Dequantized int    `json:"dequantized_columns"`
 	// LogStdSum is Σ_j log std_j of the training split: NLL in data units =
-	// NLL on the standardized scale − LogStdSum.
+	// NLL on the standardized scale + LogStdSum (the density of x = μ + σ⊙z
+	// is p(z)/Π_j σ_j).
 	LogStdSum float64 `json:"log_std_sum"`
 	Source    string  `json:"source"`
 }
