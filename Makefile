@@ -15,7 +15,7 @@ export OPENBLAS_NUM_THREADS ?= 2
 .DEFAULT_GOAL := all
 -include mk/mpi.mk
 
-.PHONY: all build build-pure openblas demo test test-pure test-fast test-race fuzz-short loadtest bench-scale lint staticcheck crosscheck bench bench-go bench-quick bench-full clean
+.PHONY: all build build-pure openblas demo test test-pure test-fast test-race fuzz-short loadtest bench-scale lint staticcheck crosscheck bench bench-go bench-quick bench-protocol bench-full clean
 
 all: build
 
@@ -109,10 +109,11 @@ bench-go: openblas
 ## zuko, scikit-learn; benchmarks/README.md): writes benchmarks/results/quick.md and quick.json.
 ## The peers' venv is created once outside the repo ($$ITERFLOW_BENCH_CACHE, default
 ## ~/.cache/iterflow-bench). Data from $$ITERFLOW_SHARED_DATA (default ../shared/data).
+## bench-protocol: the issue's protocol, 60 s budgets on the five real tables (results/protocol.*).
 ## bench-full: the same with 300 s budgets and all datasets (results/full.*).
 BENCH_DATA ?= $(or $(ITERFLOW_SHARED_DATA),../shared/data)
 bench: bench-quick
-bench-quick bench-full: openblas
+bench-quick bench-protocol bench-full: openblas
 	CGO_ENABLED=1 $(GO) build -tags $(FAST_TAGS) -ldflags "$(LDFLAGS)" -o bin/ifbench ./benchmarks/cmd/ifbench
 	core=$${OPENBLAS_CORETYPE:-$$(CGO_ENABLED=1 $(GO) run -tags $(FAST_TAGS) ./internal/cmd/blascore)}; \
 	venv=$$(benchmarks/setup_venv.sh | tail -n 1) && \

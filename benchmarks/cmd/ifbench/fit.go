@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type fitResult struct {
 	NLLNFE        int     `json:"nll_nfe"`
 	NLLSeconds    float64 `json:"nll_seconds"`
 	LogProbPerSec float64 `json:"logprob_points_per_second"`
+	Steps         int     `json:"train_steps"`
 	SampleSeconds float64 `json:"sample_seconds"`
 	SampleNFE     int     `json:"sample_nfe"`
 	Samples       int     `json:"samples"`
@@ -50,6 +52,8 @@ func cmdFit(args []string) error {
 	rtol := fs.Float64("rtol", 1e-6, "dopri5 relative tolerance of the test NLL and the samples")
 	atol := fs.Float64("atol", 1e-6, "dopri5 absolute tolerance")
 	out := fs.String("out", "", "output directory (result.json, samples.npy)")
+	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the training (not the scoring) to this file")
+	config := fs.String("config", "", "YAML config (iterflow train's keys) over the method's defaults; its method key must agree with -method when both are set")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,18 +76,41 @@ func cmdFit(args []string) error {
 		return err
 	}
 	cfg := pipeline.DefaultConfigFor(*method)
+	if *config != "" {
+		if cfg, err = pipeline.LoadConfig(*config); err != nil {
+			return err
+		}
+		if cfg.Method != *method {
+			return fmt.Errorf("fit: -config %s has method %q, -method is %q", *config, cfg.Method, *method)
+		}
+	}
 	cfg.Seed = *seed
 	// One wall-clock budget for the whole training, pushes and validation
 	// included (pipeline's train.seconds), as the peers get.
 	cfg.Train.Seconds = *budget
 	ctx := context.Background()
 	t0 := time.Now()
-	m, err := pipeline.Fit(ctx, cfg, train, val, nil, nil)
+	var steps stepCounter
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fmt.Errorf("fit: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("fit: cpu profile: %w", err)
+		}
+	}
+	m, err := pipeline.Fit(ctx, cfg, train, val, nil, &steps)
+	if *cpuprof != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return fmt.Errorf("fit %s on %s: %w", *method, *split, err)
 	}
 	res := fitResult{Method: "iterflow " + *method, Budget: *budget, TrainSeconds: time.Since(t0).Seconds(), Samples: *ns}
-	res.Settings = describe(&cfg, cfg.JKO.MaxBlocks)
+	res.Steps = int(steps)
+	res.Settings = fmt.Sprintf("%s; %d steps in all", describe(&cfg, cfg.JKO.MaxBlocks), res.Steps)
 	fmt.Fprintf(os.Stderr, "ifbench fit %s: trained in %.1f s\n", *method, res.TrainSeconds)
 	opt := flow.Options{Solver: ode.Options{Method: ode.Dopri5, RTol: *rtol, ATol: *atol}, Trace: flow.Exact,
 		Rand: rand.New(rand.NewPCG(*seed, 0x5a)), BatchSize: 4096}
@@ -141,3 +168,11 @@ func describe(cfg *pipeline.Config, blocks int) string {
 	}
 	return fmt.Sprintf("%s; %s", net, tr)
 }
+
+// stepCounter is a method.Progress that counts training steps over all
+// blocks, for the settings column of the table.
+type stepCounter int
+
+func (*stepCounter) StartBlock(k, total, iters int, label string) {}
+func (c *stepCounter) Step(loss float64)                          { *c++ }
+func (*stepCounter) EndBlock()                                    {}
