@@ -44,31 +44,21 @@ func (m *MLP[T]) evalBufs(rows int, withD bool) (h, dh [][]T) {
 }
 
 // fillBias0 writes the first-layer pre-activation offset into the rows×w0
-// matrix pre: b_0, plus t·w_t with TimeInput (t = tv[r] per row when tv is
-// non-nil, else the constant tc).
-func (m *MLP[T]) fillBias0(pre []T, rows int, tc T, tv []T) {
+// matrix pre: b_0, plus tc·w_t when the network has a time input that is not
+// a column of the input matrix (withT false).
+func (m *MLP[T]) fillBias0(pre []T, rows int, tc T, withT bool) {
 	l := m.layers[0]
 	w, b := weights(l, m.params)
-	if !m.Spec.TimeInput {
+	if !m.Spec.TimeInput || withT {
 		fillRows(pre, b, rows)
 		return
 	}
 	wt := w[m.Spec.Dim*l.out : (m.Spec.Dim+1)*l.out]
-	if tv == nil {
-		b0 := grow(&m.ws.bias0, l.out)
-		for j := range b0 {
-			b0[j] = b[j] + tc*wt[j]
-		}
-		fillRows(pre, b0, rows)
-		return
+	b0 := grow(&m.ws.bias0, l.out)
+	for j := range b0 {
+		b0[j] = b[j] + tc*wt[j]
 	}
-	for r := 0; r < rows; r++ {
-		row := pre[r*l.out : r*l.out+l.out]
-		tr := tv[r]
-		for j := range row {
-			row[j] = b[j] + tr*wt[j]
-		}
-	}
+	fillRows(pre, b0, rows)
 }
 
 // fillRows copies the vector b into each of the rows rows of dst.
@@ -79,12 +69,17 @@ func fillRows[T Float](dst, b []T, rows int) {
 	}
 }
 
-// forwardCore evaluates the network on rows rows of x (rows×Dim) at time tc
-// (or tv[r] per row when tv is non-nil), storing σ(a_l) in h[l] and, when dh
-// is non-nil, σ'(a_l) in dh[l] for each hidden layer l. The output goes to v
-// (rows×Dim) unless v is nil.
-func (m *MLP[T]) forwardCore(x []T, tc T, tv []T, rows int, h, dh [][]T, v []T) {
+// forwardCore evaluates the network on rows rows of x (rows×Dim) at time tc,
+// or, when withT is set, on the rows×inDim input matrix x whose rows are
+// [x_r, t_r] (t as a column, one product for the whole first layer), storing
+// σ(a_l) in h[l] and, when dh is non-nil, σ'(a_l) in dh[l] for each hidden
+// layer l. The output goes to v (rows×Dim) unless v is nil.
+func (m *MLP[T]) forwardCore(x []T, tc T, withT bool, rows int, h, dh [][]T, v []T) {
 	d := m.Spec.Dim
+	kin := d // columns of x that multiply W_0
+	if withT {
+		kin = m.Spec.inDim()
+	}
 	act, beta := m.Spec.Act, m.Spec.beta()
 	nl := len(m.layers)
 	for li := 0; li < nl-1; li++ {
@@ -92,8 +87,8 @@ func (m *MLP[T]) forwardCore(x []T, tc T, tv []T, rows int, h, dh [][]T, v []T) 
 		w, b := weights(l, m.params)
 		pre := grow(&m.ws.pre, rows*l.out)
 		if li == 0 {
-			m.fillBias0(pre, rows, tc, tv)
-			gemm(false, false, rows, l.out, d, 1, x[:rows*d], d, w[:d*l.out], l.out, 1, pre, l.out)
+			m.fillBias0(pre, rows, tc, withT)
+			gemm(false, false, rows, l.out, kin, 1, x[:rows*kin], kin, w[:kin*l.out], l.out, 1, pre, l.out)
 		} else {
 			fillRows(pre, b, rows)
 			gemm(false, false, rows, l.out, l.in, 1, h[li-1][:rows*l.in], l.in, w, l.out, 1, pre, l.out)
@@ -116,13 +111,18 @@ func (m *MLP[T]) forwardCore(x []T, tc T, tv []T, rows int, h, dh [][]T, v []T) 
 
 // backwardCore propagates the output signal g (rows×Dim) back through the
 // network whose forward values h and derivatives dh were stored by
-// forwardCore on the same x and t. It adds the parameter gradient to grad
-// (skipped when nil) and writes the input gradient to dx (rows×Dim, skipped
-// when nil).
-func (m *MLP[T]) backwardCore(x []T, tc T, tv []T, rows int, h, dh [][]T, g, grad, dx []T) {
+// forwardCore on the same x, tc and withT. It adds the parameter gradient to
+// grad (skipped when nil) and writes the input gradient to dx (rows×Dim,
+// skipped when nil).
+func (m *MLP[T]) backwardCore(x []T, tc T, withT bool, rows int, h, dh [][]T, g, grad, dx []T) {
 	d := m.Spec.Dim
+	kin := d
+	if withT {
+		kin = m.Spec.inDim()
+	}
 	mw := m.maxWidth()
 	bufs := [2][]T{grow(&m.ws.g1, rows*mw), grow(&m.ws.g2, rows*mw)}
+	ones := m.onesBuf(rows)
 	cur := g[:rows*d]
 	for li := len(m.layers) - 1; li >= 0; li-- {
 		l := m.layers[li]
@@ -132,23 +132,13 @@ func (m *MLP[T]) backwardCore(x []T, tc T, tv []T, rows int, h, dh [][]T, g, gra
 			if li > 0 {
 				gemm(true, false, l.in, l.out, rows, 1, h[li-1][:rows*l.in], l.in, cur, l.out, 1, gw, l.out)
 			} else {
-				gemm(true, false, d, l.out, rows, 1, x[:rows*d], d, cur, l.out, 1, gw[:d*l.out], l.out)
-				if m.Spec.TimeInput {
-					gwt := gw[d*l.out : (d+1)*l.out]
-					if tv == nil {
-						colSumAdd(gwt, cur, rows, l.out, tc)
-					} else {
-						for r := 0; r < rows; r++ {
-							row := cur[r*l.out : r*l.out+l.out]
-							tr := tv[r]
-							for j, gv := range row {
-								gwt[j] += tr * gv
-							}
-						}
-					}
+				gemm(true, false, kin, l.out, rows, 1, x[:rows*kin], kin, cur, l.out, 1, gw[:kin*l.out], l.out)
+				if m.Spec.TimeInput && !withT {
+					// ∂/∂w_t = tc · column sums of the signal.
+					gemv(true, rows, l.out, tc, cur, l.out, ones, 1, 1, gw[d*l.out:(d+1)*l.out], 1)
 				}
 			}
-			colSumAdd(gb, cur, rows, l.out, 1)
+			gemv(true, rows, l.out, 1, cur, l.out, ones, 1, 1, gb, 1) // column sums
 		}
 		if li > 0 {
 			next := bufs[li&1][:rows*l.in]
@@ -159,6 +149,18 @@ func (m *MLP[T]) backwardCore(x []T, tc T, tv []T, rows int, h, dh [][]T, g, gra
 			gemm(false, true, rows, d, l.out, 1, cur, l.out, w[:d*l.out], l.out, 0, dx[:rows*d], d)
 		}
 	}
+}
+
+// onesBuf returns a slice of n ones (the vector that turns a matrix-vector
+// product into column sums), kept in the workspace.
+func (m *MLP[T]) onesBuf(n int) []T {
+	if len(m.ws.ones) < n {
+		m.ws.ones = make([]T, n)
+		for i := range m.ws.ones {
+			m.ws.ones[i] = 1
+		}
+	}
+	return m.ws.ones[:n]
 }
 
 // Velocity writes v(x_i, t) into row i of v for each of the n rows of x;
@@ -175,7 +177,7 @@ func (m *MLP[T]) Velocity(t T, x []T, n int, v []T) {
 	for lo := 0; lo < n; lo += evalRows {
 		rows := min(evalRows, n-lo)
 		h, _ := m.evalBufs(rows, false)
-		m.forwardCore(x[lo*d:(lo+rows)*d], t, nil, rows, h, nil, v[lo*d:(lo+rows)*d])
+		m.forwardCore(x[lo*d:(lo+rows)*d], t, false, rows, h, nil, v[lo*d:(lo+rows)*d])
 	}
 }
 
@@ -203,12 +205,12 @@ func (m *MLP[T]) VJP(t T, x []T, n int, w []T, grad, dx []T) {
 		rows := min(evalRows, n-lo)
 		h, dh := m.evalBufs(rows, true)
 		xc := x[lo*d : (lo+rows)*d]
-		m.forwardCore(xc, t, nil, rows, h, dh, nil)
+		m.forwardCore(xc, t, false, rows, h, dh, nil)
 		var dxc []T
 		if dx != nil {
 			dxc = dx[lo*d : (lo+rows)*d]
 		}
-		m.backwardCore(xc, t, nil, rows, h, dh, w[lo*d:(lo+rows)*d], grad, dxc)
+		m.backwardCore(xc, t, false, rows, h, dh, w[lo*d:(lo+rows)*d], grad, dxc)
 	}
 }
 
@@ -226,23 +228,31 @@ func (m *MLP[T]) Forward(x []T, t []T, n int, v []T) {
 	d := m.Spec.Dim
 	checkLen("Forward", "x", len(x), n*d)
 	checkLen("Forward", "v", len(v), n*d)
-	fx := grow(&m.ws.fx, n*d)
-	copy(fx, x[:n*d])
 	var ft []T
 	if m.Spec.TimeInput {
 		if t == nil {
 			panic("nn: Forward: t is nil but Spec.TimeInput is set")
 		}
 		checkLen("Forward", "t", len(t), n)
-		ft = grow(&m.ws.ft, n)
-		copy(ft, t[:n])
+		ft = t[:n]
+	}
+	// The cache holds the input matrix: rows [x_r, t_r] with a time input.
+	kin := m.Spec.inDim()
+	fx := grow(&m.ws.fx, n*kin)
+	if ft == nil {
+		copy(fx, x[:n*d])
+	} else {
+		for r := 0; r < n; r++ {
+			copy(fx[r*kin:r*kin+d], x[r*d:r*d+d])
+			fx[r*kin+d] = ft[r]
+		}
 	}
 	for i := range m.ws.fh {
 		w := m.layers[i].out
 		grow(&m.ws.fh[i], n*w)
 		grow(&m.ws.fd[i], n*w)
 	}
-	m.forwardCore(fx, 0, ft, n, m.ws.fh, m.ws.fd, v)
+	m.forwardCore(fx, 0, true, n, m.ws.fh, m.ws.fd, v)
 	m.ws.fn = n
 }
 
@@ -264,11 +274,7 @@ func (m *MLP[T]) Backward(dv []T, grad []T, dx []T) {
 	if dx != nil {
 		checkLen("Backward", "dx", len(dx), n*d)
 	}
-	var ft []T
-	if m.Spec.TimeInput {
-		ft = m.ws.ft
-	}
-	m.backwardCore(m.ws.fx, 0, ft, n, m.ws.fh, m.ws.fd, dv, grad, dx)
+	m.backwardCore(m.ws.fx, 0, true, n, m.ws.fh, m.ws.fd, dv, grad, dx)
 }
 
 // MSELoss returns the flow-matching regression loss

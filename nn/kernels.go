@@ -50,6 +50,18 @@ func gemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 		float64(alpha), as64(a), lda, as64(b), ldb, float64(beta), as64(c), ldc)
 }
 
+// gemv computes y = alpha·op(A)·x + beta·y for the row-major m×n matrix A
+// through the BLAS implementation registered at call time.
+func gemv[T Float](tA bool, m, n int, alpha T, a []T, lda int, x []T, incx int, beta T, y []T, incy int) {
+	if is32[T]() {
+		blas32.Implementation().Sgemv(transpose(tA), m, n, float32(alpha), as32(a), lda, as32(x), incx,
+			float32(beta), as32(y), incy)
+		return
+	}
+	blas64.Implementation().Dgemv(transpose(tA), m, n, float64(alpha), as64(a), lda, as64(x), incx,
+		float64(beta), as64(y), incy)
+}
+
 // actEval dispatches to actEval32 or actEval64 on a single goroutine.
 func actEval[T Float](a Activation, beta float64, x, y, d, dd []T) {
 	if is32[T]() {
@@ -77,7 +89,10 @@ func actSplit[T Float](a Activation, beta float64, x, y, d, dd []T, p int) {
 		p = q
 	}
 	var wg sync.WaitGroup
-	step := (n + p - 1) / p
+	// Parts start at multiples of 64 elements, so that every element goes
+	// through the same vector or tail code path (and the same alignment) as
+	// in a serial call: the results are bitwise those of actEval.
+	step := ((n+p-1)/p + 63) &^ 63
 	for lo := 0; lo < n; lo += step {
 		hi := min(lo+step, n)
 		var ds, dds []T
@@ -96,44 +111,6 @@ func actSplit[T Float](a Activation, beta float64, x, y, d, dd []T, p int) {
 	wg.Wait()
 }
 
-// mulRows multiplies each of the r·k rows of t (width w) elementwise by row
-// i of s (r×w), where row i·k + j of t pairs with row i of s. With k = 1 it is
-// a plain elementwise product of two r×w matrices.
-func mulRows[T Float](t, s []T, r, k, w int) {
-	if r*k*w >= parMinElems && runtime.GOMAXPROCS(0) > 1 {
-		mulRowsPar(t, s, r, k, w)
-		return
-	}
-	mulRowsSerial(t, s, 0, r, k, w)
-}
-
-func mulRowsSerial[T Float](t, s []T, lo, hi, k, w int) {
-	for i := lo; i < hi; i++ {
-		si := s[i*w : i*w+w]
-		for j := 0; j < k; j++ {
-			row := t[(i*k+j)*w : (i*k+j)*w+w]
-			for c, sv := range si {
-				row[c] *= sv
-			}
-		}
-	}
-}
-
-func mulRowsPar[T Float](t, s []T, r, k, w int) {
-	p := min(runtime.GOMAXPROCS(0), r)
-	var wg sync.WaitGroup
-	step := (r + p - 1) / p
-	for lo := 0; lo < r; lo += step {
-		hi := min(lo+step, r)
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			mulRowsSerial(t, s, lo, hi, k, w)
-		}(lo, hi)
-	}
-	wg.Wait()
-}
-
 // grow returns (*buf)[:n], reallocating *buf only when its capacity is short.
 func grow[T Float](buf *[]T, n int) []T {
 	if cap(*buf) < n {
@@ -141,14 +118,4 @@ func grow[T Float](buf *[]T, n int) []T {
 	}
 	*buf = (*buf)[:n]
 	return *buf
-}
-
-// colSumAdd adds alpha times the column sums of the r×w matrix g to dst (w).
-func colSumAdd[T Float](dst []T, g []T, r, w int, alpha T) {
-	for i := 0; i < r; i++ {
-		row := g[i*w : i*w+w]
-		for j, v := range row {
-			dst[j] += alpha * v
-		}
-	}
 }

@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Adam is the Adam optimizer with bias correction (Kingma & Ba,
@@ -39,7 +41,9 @@ func NewAdam[T Float](nparams int, lr float64) *Adam[T] {
 //	m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,
 //	θ ← θ − LR·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε).
 //
-// It panics if the lengths differ from nparams (a programming error).
+// Vectors of at least 2·32768 parameters are updated on up to GOMAXPROCS
+// goroutines (each element independently, so the result is the same). It
+// panics if the lengths differ from nparams (a programming error).
 func (a *Adam[T]) Step(params, grad []T) {
 	if len(params) != len(a.m) || len(grad) != len(a.m) {
 		panic(fmt.Sprintf("nn: Adam.Step: len(params) = %d, len(grad) = %d, want %d", len(params), len(grad), len(a.m)))
@@ -48,17 +52,47 @@ func (a *Adam[T]) Step(params, grad []T) {
 	b1, b2 := a.Beta1, a.Beta2
 	c1 := 1 - math.Pow(b1, float64(a.step))
 	c2 := 1 - math.Pow(b2, float64(a.step))
+	n := len(grad)
+	if p := min(runtime.GOMAXPROCS(0), n/adamParMin); p > 1 {
+		// Elementwise: the split gives exactly the serial result.
+		var wg sync.WaitGroup
+		step := (n + p - 1) / p
+		lo := 0
+		for ; lo+step < n; lo += step {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				a.update(params, grad, lo, hi, c1, c2)
+			}(lo, lo+step)
+		}
+		a.update(params, grad, lo, n, c1, c2)
+		wg.Wait()
+		return
+	}
+	a.update(params, grad, 0, n, c1, c2)
+}
+
+// adamParMin is the number of parameters per goroutine from which Adam.Step
+// splits its update.
+const adamParMin = 1 << 15
+
+// update applies the Adam update to elements lo ≤ i < hi, with the bias
+// corrections c1 = 1 − β1ᵗ and c2 = 1 − β2ᵗ.
+func (a *Adam[T]) update(params, grad []T, lo, hi int, c1, c2 float64) {
+	b1, b2 := a.Beta1, a.Beta2
 	decay := 1 - a.LR*a.WeightDecay
-	for i, gi := range grad {
+	am, av := a.m[lo:hi], a.v[lo:hi]
+	ps := params[lo:hi]
+	for i, gi := range grad[lo:hi] {
 		g := float64(gi)
-		m := b1*float64(a.m[i]) + (1-b1)*g
-		v := b2*float64(a.v[i]) + (1-b2)*g*g
-		a.m[i], a.v[i] = T(m), T(v)
-		p := float64(params[i])
+		m := b1*float64(am[i]) + (1-b1)*g
+		v := b2*float64(av[i]) + (1-b2)*g*g
+		am[i], av[i] = T(m), T(v)
+		p := float64(ps[i])
 		if a.WeightDecay != 0 {
 			p *= decay
 		}
-		params[i] = T(p - a.LR*(m/c1)/(math.Sqrt(v/c2)+a.Eps))
+		ps[i] = T(p - a.LR*(m/c1)/(math.Sqrt(v/c2)+a.Eps))
 	}
 }
 

@@ -32,6 +32,11 @@ type lbenchResult struct {
 	// whole batch, measured apart from the solver.
 	EvalSeconds float64 `json:"eval_seconds"`
 	MeanLogProb float64 `json:"mean_logprob"`
+	// Backend, BLASCore and BLASThreads record the numerical backend of the
+	// run (nn.Backend, nn.BLASCore, nn.BLASThreads).
+	Backend     string `json:"backend"`
+	BLASCore    string `json:"blas_core"`
+	BLASThreads int    `json:"blas_threads"`
 }
 
 // parseInts parses "256,256,256".
@@ -145,7 +150,8 @@ func cmdLBench(args []string) error {
 	}
 	res := lbenchResult{D: *d, N: *n, Hidden: hidden, Trace: tr.String(), RTol: *rtol, ATol: *atol, Seconds: sec,
 		NFE: st.NFE, PointsPerSec: float64(*n) / sec, SecondsPerNFE: sec / float64(max(st.NFE, 1)),
-		EvalSeconds: eval, MeanLogProb: mean / float64(*n)}
+		EvalSeconds: eval, MeanLogProb: mean / float64(*n),
+		Backend: nn.Backend(), BLASCore: nn.BLASCore(), BLASThreads: nn.BLASThreads()}
 	if err := writeJSON(filepath.Join(*out, "iterflow.json"), res); err != nil {
 		return err
 	}

@@ -42,7 +42,8 @@ func cmdTrainStep(args []string) error {
 	}
 	sort.Float64s(times)
 	return printJSON(map[string]any{"d": *d, "batch": *batch, "hidden": hidden, "prec": *prec, "steps": *steps,
-		"median_ms": 1e3 * times[len(times)/2], "min_ms": 1e3 * times[0]})
+		"median_ms": 1e3 * times[len(times)/2], "min_ms": 1e3 * times[0],
+		"backend": nn.Backend(), "blas_core": nn.BLASCore(), "blas_threads": nn.BLASThreads()})
 }
 
 func trainSteps[T nn.Float](spec nn.Spec, n, steps int) ([]float64, error) {
