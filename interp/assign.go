@@ -1234,20 +1234,38 @@ func costRows[T Float](x0, x1 []T, n, m, d int, cost, shift []float64) {
 		}
 		return
 	}
+	// The source row, shifted once, in float64 (on the stack up to d = 64);
+	// two accumulators over coordinate pairs.
+	var stack [64]float64
+	a := stack[:0]
+	if d > len(stack) {
+		a = make([]float64, 0, d)
+	}
+	a = a[:d]
 	for i := 0; i < n; i++ {
-		a := x0[i*d : (i+1)*d]
+		for k := range a {
+			a[k] = float64(x0[i*d+k])
+			if shift != nil {
+				a[k] -= shift[k]
+			}
+		}
 		row := cost[i*m : (i+1)*m]
 		for j := range row {
 			b := x1[j*d : (j+1)*d]
-			s := 0.0
-			for k, ak := range a {
-				e := float64(ak) - float64(b[k])
-				if shift != nil {
-					e -= shift[k]
-				}
-				s += e * e
+			b = b[:len(a)]
+			var s0, s1 float64
+			k := 0
+			for ; k+1 < len(a); k += 2 {
+				e0 := a[k] - float64(b[k])
+				e1 := a[k+1] - float64(b[k+1])
+				s0 += e0 * e0
+				s1 += e1 * e1
 			}
-			row[j] = s
+			if k < len(a) {
+				e := a[k] - float64(b[k])
+				s0 += e * e
+			}
+			row[j] = s0 + s1
 		}
 	}
 }
