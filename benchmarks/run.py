@@ -384,6 +384,7 @@ def fit_iterflow(method):
 
 def contenders():
     return [("iterflow LFM", fit_iterflow("lfm")), ("iterflow OT-CFM", fit_iterflow("otcfm")),
+            ("iterflow I-CFM", fit_iterflow("cfm")),
             ("torchcfm OT-CFM", fit_torchcfm("ot")), ("torchcfm I-CFM", fit_torchcfm("i")),
             ("flow_matching CondOT", fit_flow_matching), ("zuko NSF", fit_zuko("nsf")),
             ("zuko MAF", fit_zuko("maf")), ("sklearn GMM", fit_gmm), ("sklearn KDE", fit_kde)]
