@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/iterflow/iterflow/dist"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/interp"
 	"github.com/iterflow/iterflow/nn"
@@ -56,6 +57,29 @@ type FMConfig struct {
 	// boundaries and resume from a saved one (see Checkpointing; Block is 0
 	// while training and 1 when done). Reflow ignores it.
 	Checkpoint *Checkpointing
+	// Comm, when it has more than one rank, trains data-parallel over its
+	// ranks (nil: the communicator of the context, WithComm), as
+	// LFMConfig.Comm does: every rank draws the same global batch of
+	// BatchSize rows (data rows, source draws, pairing, t and noise), computes
+	// the loss and gradient of its BatchSize/Size rows, the sums are
+	// all-reduced, and every rank takes the same Adam step; Reflow generates
+	// its pairs in shards and all-gathers them. With OTGlobal the result
+	// equals the single-process one up to floating-point summation order. No
+	// Checkpoint or time budget (BlockSeconds, Deadline); BatchSize ≥ Size.
+	Comm dist.Comm
+	// OTBatch chooses, for the OT couplings of a data-parallel run, whether
+	// the plan is computed on the global batch (OTGlobal, the default) or on
+	// each rank's rows (OTLocal); see OTBatch. It is ignored by a single
+	// process and by independent pairs. Validation problems are always paired
+	// in chunks of BatchSize rows, so validation losses compare across both.
+	OTBatch OTBatch
+	// OTBlocks, when above 1, makes a single process pair each training batch
+	// in OTBlocks contiguous blocks of rows (the shards of OTBlocks ranks,
+	// dist.Shard), each with its own random stream, exactly as an OTLocal
+	// run over OTBlocks ranks pairs it: the single-process reference of a
+	// local-OT data-parallel run. 0 or 1: the whole batch. It must not exceed
+	// BatchSize, and a data-parallel run takes OTBatch instead.
+	OTBlocks int
 	// Optim holds the optimizer settings (Iters and BatchSize of the run,
 	// Adam's learning rate and its schedule, clipping, EMA, validation and
 	// loss-curve cadence, Seed); WarmStart is ignored.
@@ -73,6 +97,10 @@ func (c *FMConfig) Validate() error {
 		return fmt.Errorf("fm: unknown interpolant %v", c.Interpolant)
 	case !(c.Sigma >= 0) || math.IsInf(c.Sigma, 0):
 		return fmt.Errorf("fm: sigma must be non-negative and finite, got %g", c.Sigma)
+	case c.OTBatch != OTGlobal && c.OTBatch != OTLocal:
+		return fmt.Errorf("fm: unknown OT batch %v (want global or local)", c.OTBatch)
+	case c.OTBlocks < 0 || (c.OTBlocks > 1 && c.OTBlocks > c.BatchSize):
+		return fmt.Errorf("fm: OT blocks must be between 0 and the batch size %d, got %d", c.BatchSize, c.OTBlocks)
 	}
 	return c.Optim.validate("fm")
 }
@@ -152,6 +180,10 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("fm: network: %w", err)
 	}
+	dp, err := newFMDataParallel(ctx, "fm", &cfg)
+	if err != nil {
+		return nil, err
+	}
 	pcg := rand.NewPCG(cfg.Seed, 0xf10e)
 	rng := rand.New(pcg)
 	ck := cfg.Checkpoint
@@ -161,6 +193,14 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 		return nil, fmt.Errorf("fm: %w", err)
 	}
 	pr := newPairer(cfg.Coupling, cfg.SinkhornEps)
+	blocks, only := cfg.OTBlocks, -1
+	if dp != nil {
+		blocks = 1
+		if cfg.OTBatch == OTLocal {
+			blocks, only = dp.size, dp.rank
+		}
+	}
+	bp := newBlockPairing(pr, blocks, only)
 
 	b := cfg.BatchSize
 	srcBuf := make([]float64, b*d)
@@ -181,8 +221,8 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 				return fmt.Errorf("source: %w", err)
 			}
 			toF32(x0, srcBuf)
-			if pr != nil {
-				if err := pr.PairF32(x0, x1, b, b, d, nil, rng); err != nil {
+			if bp != nil {
+				if err := bp.pair(x0, x1, b, d, rng); err != nil {
 					return fmt.Errorf("pairing: %w", err)
 				}
 			}
@@ -246,7 +286,7 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	start := time.Now()
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("flow matching (%v coupling, %v path)", cfg.Coupling, cfg.Interpolant))
 	cfg.Optim = cfg.Optim.forBlock(0, 1)
-	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks)
+	br, err := trainFMDist(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks, dp)
 	prog.EndBlock()
 	if err != nil {
 		return nil, fmt.Errorf("fm: %w", err)
@@ -286,6 +326,11 @@ func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solve
 	if err := solver.Validate(); err != nil {
 		return nil, fmt.Errorf("reflow: solver: %w", err)
 	}
+	cfg.Checkpoint = nil
+	dp, err := newFMDataParallel(ctx, "reflow", &cfg)
+	if err != nil {
+		return nil, err
+	}
 	d := prev.Net.Dim()
 	src, err := fmSource(cfg.Source, prev.Source, d)
 	if err != nil {
@@ -305,7 +350,21 @@ func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solve
 	if err := src.Sample(total, rng, z); err != nil {
 		return nil, fmt.Errorf("reflow: source: %w", err)
 	}
-	x1, st, err := prev.Chain().Inverse(ctx, z, total, flow.Options{Solver: solver})
+	// The pairs (z, T(z)): T(z) in place of a copy of z, in shards over the
+	// ranks of a data-parallel run.
+	x1 := append([]float64(nil), z...)
+	chain := prev.Chain()
+	gen := func(x []float64, m int) (int, error) {
+		y, st, err := chain.Inverse(ctx, x, m, pushOptions(ctx, solver))
+		copy(x, y)
+		return st.NFE, err
+	}
+	var nfe int
+	if dp != nil {
+		nfe, err = dp.sharded(x1, total, d, gen)
+	} else {
+		nfe, err = gen(x1, total)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reflow: generating pairs: %w", err)
 	}
@@ -336,13 +395,13 @@ func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solve
 	k := prev.Rectified + 1
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("reflow to %d-rectified flow", k))
 	cfg.Optim = cfg.Optim.forBlock(0, 1)
-	br, err := trainFM(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog, nil)
+	br, err := trainFMDist(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog, nil, dp)
 	prog.EndBlock()
 	if err != nil {
 		return nil, fmt.Errorf("reflow: %w", err)
 	}
 	br.Kind = "reflow"
-	br.PushNFE = st.NFE
+	br.PushNFE = nfe
 	br.Seconds = time.Since(start).Seconds()
 	return &FMResult{Net: net, Block: br, Source: src, StdNormalSource: src.IsStdNormal(), Rectified: k}, nil
 }
@@ -480,6 +539,13 @@ func (p *fmProblem) finish(fb *fmBatch, b int, rng *rand.Rand) {
 // weights in net. hooks (nil: none) resume and checkpoint it.
 func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx1 []float32, nv int,
 	cfg FMConfig, rng *rand.Rand, prog Progress, hooks *blockHooks) (BlockResult, error) {
+	return trainFMDist(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks, nil)
+}
+
+// trainFMDist is trainFM, data-parallel over the ranks of dp (nil: single
+// process).
+func trainFMDist(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx1 []float32, nv int,
+	cfg FMConfig, rng *rand.Rand, prog Progress, hooks *blockHooks, dp *dataParallel) (BlockResult, error) {
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b, d := cfg.BatchSize, prob.d
 	fb := newFMBatch(b, d)
@@ -517,13 +583,22 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 			return br, fmt.Errorf("step %d: %w", step, err)
 		}
 		prob.finish(fb, b, rng)
-		net.Forward(fb.xt, fb.t, b, fb.v)
-		loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		var loss float64
+		if dp != nil {
+			if loss, err = dp.step(net, fb, b, d, op); err != nil {
+				return br, fmt.Errorf("step %d: %w", step, err)
+			}
+		} else {
+			net.Forward(fb.xt, fb.t, b, fb.v)
+			loss = nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		}
 		if err := hooks.diverged(step, loss); err != nil {
 			return br, err
 		}
-		clear(op.grad)
-		net.Backward(fb.dv, op.grad, nil)
+		if dp == nil {
+			clear(op.grad)
+			net.Backward(fb.dv, op.grad, nil)
+		}
 		op.step(step)
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {
 			break
@@ -535,6 +610,24 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 	validate(cfg.Iters)
 	br.ValLoss = op.finish(val != nil)
 	return br, nil
+}
+
+// newFMDataParallel returns the data-parallel state of a flow-matching run
+// over cfg.Comm, else the communicator of ctx (nil: single process), or an
+// error for settings it does not support (prefix names the trainer).
+func newFMDataParallel(ctx context.Context, prefix string, cfg *FMConfig) (*dataParallel, error) {
+	comm := cfg.Comm
+	if comm == nil {
+		comm = CommFrom(ctx)
+	}
+	dp, err := newDataParallel(prefix, comm, &cfg.Optim, cfg.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if dp != nil && cfg.OTBlocks > 1 {
+		return nil, fmt.Errorf("%s: data-parallel: OT blocks (%d) are for a single process; set the OT batch to local", prefix, cfg.OTBlocks)
+	}
+	return dp, nil
 }
 
 // toF32 converts src into dst (same length).

@@ -511,7 +511,7 @@ func (tr *jkoTrainer) pass(name string, stages []jkoStage, stopTol float64) ([]T
 		br.Index, br.Kind, br.H = len(fields), st.kind, st.h
 
 		blk := flow.Block{Field: float64Field(f)}
-		popt := flow.Options{Solver: cfg.Push}
+		popt := pushOptions(tr.ctx, cfg.Push)
 		// Inversion error on an evenly strided subsample of the pool.
 		m := min(n, 256)
 		sub := make([]float64, m*d)

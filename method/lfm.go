@@ -154,7 +154,7 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		stages = append(stages, stage{"free", 0})
 	}
 	res := &LFMResult{}
-	pushOpt := flow.Options{Solver: cfg.Push}
+	pushOpt := pushOptions(ctx, cfg.Push)
 	push := func(k int, net *nn.MLP[float32]) (int, error) {
 		blk := flow.Block{Field: nn.Convert[float64](net)}
 		if dp != nil {

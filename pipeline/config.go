@@ -15,6 +15,7 @@ import (
 
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/interp"
+	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/nn"
 	"github.com/iterflow/iterflow/ode"
 )
@@ -169,6 +170,13 @@ type FMConfig struct {
 	// (z, T(z)) generated with the evaluation solver.
 	Reflow      int `yaml:"reflow"`
 	ReflowPairs int `yaml:"reflow_pairs"`
+	// OTBatch is where a data-parallel run (MPI, several ranks) computes the
+	// minibatch OT plan of the exact and sinkhorn couplings: "global" (the
+	// default; every rank solves the same plan of the whole global batch,
+	// so the run matches one process) or "local" (each rank pairs only its
+	// batch/ranks rows: cheaper, a different plan). A single process ignores
+	// it; see method.OTBatch and docs/scaling.md.
+	OTBatch string `yaml:"ot_batch"`
 }
 
 // MLEConfig holds the settings of maximum-likelihood training: Blocks blocks
@@ -237,7 +245,7 @@ func DefaultConfigFor(method string) Config {
 		Eval: EvalConfig{SolverConfig: SolverConfig{Solver: "dopri5", Steps: 50, RTol: 1e-5, ATol: 1e-5}, Trace: "exact",
 			Samples: 1000, BatchSize: 512},
 		JKO: JKOConfig{H0: 0.25, Rho: 1.4, MaxBlocks: 8, StopTol: 0.01, RK4Steps: 3, Sigma0: 0.01, Probe: "rademacher", Eta: 0.5},
-		FM:  FMConfig{Interpolant: "linear", SinkhornEps: 0.05, ReflowPairs: 20000},
+		FM:  FMConfig{Interpolant: "linear", SinkhornEps: 0.05, ReflowPairs: 20000, OTBatch: "global"},
 		MLE: MLEConfig{Blocks: 1, RK4Steps: 4, Sigma0: 0.01, Probe: "gaussian"},
 	}
 	switch method {
@@ -751,5 +759,17 @@ func (c *Config) validateFM() error {
 	case f.Reflow > 0 && f.ReflowPairs < 10:
 		return fmt.Errorf("fm.reflow_pairs: must be at least 10, got %d", f.ReflowPairs)
 	}
+	if _, err := c.fmOTBatch(); err != nil {
+		return fmt.Errorf("fm.ot_batch: %v", err)
+	}
 	return nil
+}
+
+// fmOTBatch returns the OT batch of fm.ot_batch ("" is global, for configs
+// saved before the key existed).
+func (c *Config) fmOTBatch() (method.OTBatch, error) {
+	if c.FM.OTBatch == "" {
+		return method.OTGlobal, nil
+	}
+	return method.ParseOTBatch(c.FM.OTBatch)
 }

@@ -16,17 +16,18 @@ import (
 func distributed(c dist.Comm) bool { return c != nil && c.Size() > 1 }
 
 // checkDistributed refuses the settings a data-parallel run (Options.Comm
-// with several ranks) does not support: methods other than lfm, resuming,
-// rolling back, and time budgets (ranks would stop at different steps). Every rank checks
-// the same config, so all of them fail together before any collective.
+// with several ranks) does not support: methods other than lfm, cfm, otcfm
+// and rf, resuming, rolling back, and time budgets (ranks would stop at
+// different steps). Every rank checks the same config, so all of them fail
+// together before any collective.
 func checkDistributed(cfg *Config, opt *Options) error {
 	if !distributed(opt.Comm) {
 		return nil
 	}
 	size := opt.Comm.Size()
 	switch {
-	case cfg.Method != "lfm":
-		return fmt.Errorf("data-parallel training (%d ranks) supports method lfm only, got %s", size, cfg.Method)
+	case !dataParallelMethod(cfg.Method):
+		return fmt.Errorf("data-parallel training (%d ranks) supports methods lfm, cfm, otcfm and rf only, got %s", size, cfg.Method)
 	case opt.Resume:
 		return fmt.Errorf("resume: data-parallel runs (%d ranks) keep no checkpoint; start the run again", size)
 	case opt.OnDiverge == "rollback":
@@ -37,6 +38,17 @@ func checkDistributed(cfg *Config, opt *Options) error {
 		return fmt.Errorf("data-parallel training: batch size %d is smaller than the %d ranks", cfg.Train.BatchSize, size)
 	}
 	return nil
+}
+
+// dataParallelMethod reports whether method trains data-parallel: Local Flow
+// Matching and the global flow-matching methods (method.TrainLFM,
+// method.TrainFM and method.Reflow take a communicator).
+func dataParallelMethod(m string) bool {
+	switch m {
+	case "lfm", "cfm", "otcfm", "rf":
+		return true
+	}
+	return false
 }
 
 // runWorker is Run on a rank other than 0 of a data-parallel run: the same

@@ -119,7 +119,7 @@ type Options struct {
 	RollbackLRFactor float64
 	MaxRollbacks     int
 	// Comm, when it spans several ranks (an MPI job, package dist), trains
-	// data-parallel (method lfm only): rank 0 writes the run directory and
+	// data-parallel (methods lfm, cfm, otcfm and rf): rank 0 writes the run directory and
 	// the log, the other ranks train their share of every step, score
 	// their shard of the test rows and return a Result with an empty Dir,
 	// writing nothing. nil: a single process.

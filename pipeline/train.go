@@ -199,8 +199,9 @@ func trainFM(ctx context.Context, cfg *Config, x []float64, n int, val []float64
 	if err != nil {
 		return nil, err
 	}
+	otb, _ := cfg.fmOTBatch()
 	fcfg := method.FMConfig{Optim: optimSettings(cfg), Coupling: coupling, SinkhornEps: cfg.FM.SinkhornEps,
-		Interpolant: ip, Sigma: cfg.FM.Sigma, Source: src, Net: netSpec(cfg, d), Time: td, Checkpoint: ck}
+		Interpolant: ip, Sigma: cfg.FM.Sigma, Source: src, Net: netSpec(cfg, d), Time: td, Checkpoint: ck, OTBatch: otb}
 	res, err := method.TrainFM(ctx, x, n, val, nv, d, fcfg, prog)
 	if err != nil {
 		return nil, err

@@ -150,6 +150,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.Float64Var(&c.FM.Sigma, "sigma", 0, "cfm/otcfm/rf: Gaussian width around the path")
 	f.IntVar(&c.FM.Reflow, "reflow", 0, "rf: number of reflow rounds (default 1 for rf)")
 	f.IntVar(&c.FM.ReflowPairs, "reflow-pairs", 20000, "rf: pairs (z, T(z)) generated per reflow round")
+	f.StringVar(&c.FM.OTBatch, "ot-batch", "global", "otcfm (exact/sinkhorn coupling) under mpirun: global (every rank solves the OT plan of the whole batch; matches one process) or local (each rank pairs its own batch/ranks rows: cheaper, a different plan)")
 	f.IntVar(&c.MLE.Blocks, "mle-blocks", 1, "mle: blocks trained jointly by maximum likelihood")
 	f.Float64Var(&c.MLE.KineticWeight, "kinetic", 0, "mle: RNODE kinetic-energy penalty weight λ_K")
 	f.Float64Var(&c.MLE.JacobianWeight, "jacobian", 0, "mle: RNODE Jacobian-Frobenius penalty weight λ_J")
@@ -227,7 +228,7 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			return
 		}
 		switch fl.Name {
-		case "config", "quiet", "json", "force", "resume", "checkpoint-every", "on-diverge", "rollback-lr-factor", "max-rollbacks":
+		case "config", "quiet", "json", "force", "resume", "checkpoint-every", "on-diverge", "rollback-lr-factor", "max-rollbacks", "threads", "blas-threads":
 		case "method":
 			cfg.Method = src.Method
 		case "data":
@@ -246,6 +247,8 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.FM.Reflow = src.FM.Reflow
 		case "reflow-pairs":
 			cfg.FM.ReflowPairs = src.FM.ReflowPairs
+		case "ot-batch":
+			cfg.FM.OTBatch = src.FM.OTBatch
 		case "mle-blocks":
 			cfg.MLE.Blocks = src.MLE.Blocks
 		case "kinetic":
