@@ -139,6 +139,22 @@ func (dp *dataParallel) step(net *nn.MLP[float32], fb *fmBatch, b, d int, op *bl
 	return dp.reduce(op.grad, loss)
 }
 
+// lossStep runs one step's forward pass, loss and backward pass (into
+// op.grad, cleared first) on the batch fb of b rows: over this rank's rows
+// with the gradient sums all-reduced when training data-parallel (dp
+// non-nil), over all b rows in a single process (dp nil). It returns the
+// loss of the whole batch.
+func (dp *dataParallel) lossStep(net *nn.MLP[float32], fb *fmBatch, b, d int, op *blockOptim) (float64, error) {
+	if dp != nil {
+		return dp.step(net, fb, b, d, op)
+	}
+	net.Forward(fb.xt, fb.t, b, fb.v)
+	loss := nn.MSELoss(fb.v, fb.target, fb.dv, b)
+	clear(op.grad)
+	net.Backward(fb.dv, op.grad, nil)
+	return loss, nil
+}
+
 // OTBatch says which rows a minibatch optimal-transport coupling (OT-CFM,
 // arXiv 2302.00482 §3.2; interp.ExactOT or interp.SinkhornOT) pairs when
 // flow matching trains data-parallel over several ranks (iterflow issue 8).

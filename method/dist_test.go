@@ -41,21 +41,20 @@ func distTestData(n int, seed uint64) []float64 {
 	return x
 }
 
-// trainRanks trains cfg on a local group of size ranks (one goroutine
-// each) and returns every rank's result.
-func trainRanks(t *testing.T, size int, x []float64, n int, val []float64, nv int, cfg LFMConfig) []*LFMResult {
+// onRanks runs train on every rank of a local group of size ranks (one
+// goroutine each) and returns every rank's result; it fails the test on
+// any rank's error.
+func onRanks[R any](t *testing.T, size int, train func(c dist.Comm) (R, error)) []R {
 	t.Helper()
 	cs := dist.Local(size)
-	res := make([]*LFMResult, size)
+	res := make([]R, size)
 	errs := make([]error, size)
 	var wg sync.WaitGroup
 	for r := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := cfg
-			c.Comm = cs[r]
-			res[r], errs[r] = TrainLFM(context.Background(), x, n, val, nv, 2, c, nil)
+			res[r], errs[r] = train(cs[r])
 		}()
 	}
 	wg.Wait()
@@ -65,6 +64,17 @@ func trainRanks(t *testing.T, size int, x []float64, n int, val []float64, nv in
 		}
 	}
 	return res
+}
+
+// trainRanks trains cfg by TrainLFM on a local group of size ranks and
+// returns every rank's result.
+func trainRanks(t *testing.T, size int, x []float64, n int, val []float64, nv int, cfg LFMConfig) []*LFMResult {
+	t.Helper()
+	return onRanks(t, size, func(c dist.Comm) (*LFMResult, error) {
+		cfg := cfg
+		cfg.Comm = c
+		return TrainLFM(context.Background(), x, n, val, nv, 2, cfg, nil)
+	})
 }
 
 // maxDiff returns max |a_i − b_i| over the weights of all blocks.
@@ -186,26 +196,11 @@ func fmDistConfig(c interp.Coupling, iters int) FMConfig {
 // returns every rank's result.
 func trainFMRanks(t *testing.T, size int, x []float64, n int, val []float64, nv int, cfg FMConfig) []*FMResult {
 	t.Helper()
-	cs := dist.Local(size)
-	res := make([]*FMResult, size)
-	errs := make([]error, size)
-	var wg sync.WaitGroup
-	for r := range cs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := cfg
-			c.Comm = cs[r]
-			res[r], errs[r] = TrainFM(context.Background(), x, n, val, nv, 2, c, nil)
-		}()
-	}
-	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			t.Fatalf("rank %d: %v", r, err)
-		}
-	}
-	return res
+	return onRanks(t, size, func(c dist.Comm) (*FMResult, error) {
+		cfg := cfg
+		cfg.Comm = c
+		return TrainFM(context.Background(), x, n, val, nv, 2, cfg, nil)
+	})
 }
 
 // fmDiff returns max |a_i − b_i| over the weights of two FM models.

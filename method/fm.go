@@ -583,21 +583,12 @@ func trainFMDist(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0
 			return br, fmt.Errorf("step %d: %w", step, err)
 		}
 		prob.finish(fb, b, rng)
-		var loss float64
-		if dp != nil {
-			if loss, err = dp.step(net, fb, b, d, op); err != nil {
-				return br, fmt.Errorf("step %d: %w", step, err)
-			}
-		} else {
-			net.Forward(fb.xt, fb.t, b, fb.v)
-			loss = nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		loss, err := dp.lossStep(net, fb, b, d, op)
+		if err != nil {
+			return br, fmt.Errorf("step %d: %w", step, err)
 		}
 		if err := hooks.diverged(step, loss); err != nil {
 			return br, err
-		}
-		if dp == nil {
-			clear(op.grad)
-			net.Backward(fb.dv, op.grad, nil)
 		}
 		op.step(step)
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {

@@ -353,21 +353,12 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 		}
 		batches.fill(pool, d, fb.x0, b)
 		fb.fill(b, d, gamma, free, cfg.Interpolant, cfg.Time, rng)
-		var loss float64
-		if dp != nil {
-			if loss, err = dp.step(net, fb, b, d, op); err != nil {
-				return br, fmt.Errorf("step %d: %w", step, err)
-			}
-		} else {
-			net.Forward(fb.xt, fb.t, b, fb.v)
-			loss = nn.MSELoss(fb.v, fb.target, fb.dv, b)
+		loss, err := dp.lossStep(net, fb, b, d, op)
+		if err != nil {
+			return br, fmt.Errorf("step %d: %w", step, err)
 		}
 		if err := hooks.diverged(step, loss); err != nil {
 			return br, err
-		}
-		if dp == nil {
-			clear(op.grad)
-			net.Backward(fb.dv, op.grad, nil)
 		}
 		op.step(step)
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {

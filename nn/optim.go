@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 )
 
 // Adam is the Adam optimizer with bias correction (Kingma & Ba,
@@ -55,18 +54,7 @@ func (a *Adam[T]) Step(params, grad []T) {
 	n := len(grad)
 	if p := min(runtime.GOMAXPROCS(0), n/adamParMin); p > 1 {
 		// Elementwise: the split gives exactly the serial result.
-		var wg sync.WaitGroup
-		step := (n + p - 1) / p
-		lo := 0
-		for ; lo+step < n; lo += step {
-			wg.Add(1)
-			go func(lo, hi int) {
-				defer wg.Done()
-				a.update(params, grad, lo, hi, c1, c2)
-			}(lo, lo+step)
-		}
-		a.update(params, grad, lo, n, c1, c2)
-		wg.Wait()
+		splitPoints(n, p, func(lo, hi int) { a.update(params, grad, lo, hi, c1, c2) })
 		return
 	}
 	a.update(params, grad, 0, n, c1, c2)
