@@ -152,8 +152,11 @@ func (m *Model) LogProb(ctx context.Context, x []float64, n int, opt flow.Option
 	c := m.Chain()
 	lp, st, err := c.LogProb(ctx, y, n, opt)
 	if err != nil {
-		if ctx.Err() != nil || n == 1 {
+		if ctx.Err() != nil {
 			return nil, st, err
+		}
+		if n == 1 {
+			return nil, st, &RowError{Row: 0, Err: err}
 		}
 		// One extreme row can make the solve of its whole batch fail; find
 		// it so that the error names it.

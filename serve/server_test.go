@@ -721,17 +721,26 @@ func BenchmarkLogProbHandler(b *testing.B) {
 	}
 }
 
-// TestExtremeRowIs422NamingTheRow sends one normal row and one far outside
-// the training data (1e300): the solve of the batch fails, and the answer is a
-// 422 naming row 1, not a 500.
+// TestExtremeRowIs422NamingTheRow sends rows far outside the training data
+// (1e300), after a normal row and alone: the solve fails, and the answer is
+// a 422 naming the row, not a 500.
 func TestExtremeRowIs422NamingTheRow(t *testing.T) {
 	s := newTestServer(t, testModel(t), Options{})
-	code, _, body := do(s.Handler(), "POST", "/logprob", "application/json", `{"rows": [[0.1, 0.2, 0.3], [1e300, 0.2, 0.3]]}`)
-	if code != http.StatusUnprocessableEntity {
-		t.Fatalf("status %d, body %s", code, body)
-	}
-	e := errorOf(t, body)
-	if e.Row == nil || *e.Row != 1 || !strings.HasPrefix(e.Error, "row 1: the log-density could not be computed (the ODE solve failed)") {
-		t.Errorf("error %+v", e)
+	for _, tc := range []struct {
+		body string
+		row  int
+	}{
+		{`{"rows": [[0.1, 0.2, 0.3], [1e300, 0.2, 0.3]]}`, 1},
+		{`{"rows": [[1e300, 0.2, 0.3]]}`, 0},
+	} {
+		code, _, body := do(s.Handler(), "POST", "/logprob", "application/json", tc.body)
+		if code != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: status %d, body %s", tc.body, code, body)
+		}
+		e := errorOf(t, body)
+		want := fmt.Sprintf("row %d: the log-density could not be computed (the ODE solve failed)", tc.row)
+		if e.Row == nil || *e.Row != tc.row || !strings.HasPrefix(e.Error, want) {
+			t.Errorf("%s: error %+v", tc.body, e)
+		}
 	}
 }
