@@ -109,6 +109,14 @@ func TestConstantColumn(t *testing.T) {
 	if m := res.Metrics; m.D != 2 || math.IsNaN(m.TestNLL) || math.IsInf(m.TestNLL, 0) {
 		t.Errorf("metrics d %d, test NLL %v", m.D, m.TestNLL)
 	}
+	// The report and metrics.json say what was dropped.
+	note := `data bad.csv: dropped constant column 2 ("c", value -0.087)`
+	if w := res.Metrics.DataWarnings; len(w) != 1 || w[0] != note {
+		t.Errorf("metrics data warnings %q, want [%q]", w, note)
+	}
+	if rep, err := os.ReadFile(filepath.Join(cfg.Out, "report.md")); err != nil || !strings.Contains(string(rep), "Note: "+note+".\n") {
+		t.Errorf("report.md lacks the line %q (%v)", "Note: "+note+".", err)
+	}
 	saved, err := LoadConfig(filepath.Join(cfg.Out, "config.yaml"))
 	if err != nil || saved.Columns != "0,1" {
 		t.Errorf("saved config: columns %q (%v)", saved.Columns, err)

@@ -398,7 +398,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	met := &Metrics{
 		Version: opt.Version, Backend: nn.Backend(), GOMAXPROCS: runtime.GOMAXPROCS(0), BLASCore: nn.BLASCore(), BLASThreads: nn.BLASThreads(),
 		Dataset: ds.Name, N: n, D: d, NTrain: train.N, NVal: val.N, NTest: test.N, Dequantized: countTrue(deq),
-		Method: cfg.Method, Seed: cfg.Seed,
+		DataWarnings: sp.Warnings, Method: cfg.Method, Seed: cfg.Seed,
 		TestNLL: nll, TestNLLSE: se, GaussianTestNLL: gnll, GaussianTestNLLSE: gse, Baselines: bases, Distilled: dres,
 		Solver: cfg.Eval.Describe(), Trace: trace.String(), NFE: st.NFE, SampleNFE: sst.NFE,
 		TrainSeconds: trainSec, EvalSeconds: evalSec, SampleSeconds: sampleSec,

@@ -39,6 +39,10 @@ type Metrics struct {
 	NVal        int    `json:"n_val"`
 	NTest       int    `json:"n_test"`
 	Dequantized int    `json:"dequantized_columns"`
+	// DataWarnings are the preparation's notes on the data file: rows
+	// dropped for NaN or ±Inf (--drop-nonfinite, with the count and the
+	// first), constant columns dropped (--drop-constant).
+	DataWarnings []string `json:"data_warnings,omitempty"`
 
 	Method string `json:"method"`
 	Seed   uint64 `json:"seed"`
@@ -390,6 +394,9 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	p("%s: %d rows × %d columns; seeded split train %d / validation %d / test %d.\n", ds.Name, met.N, met.D, met.NTrain, met.NVal, met.NTest)
 	if ds.Source != "" && ds.Source != ds.Name {
 		p("Source: %s\n", ds.Source)
+	}
+	for _, w := range met.DataWarnings {
+		p("Note: %s.\n", w)
 	}
 	switch met.Dequantized {
 	case 0:
