@@ -317,7 +317,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, stopped(err)
 	}
 	trainSec := time.Since(t0).Seconds()
-	logf("trained %d blocks (%s) in %.1f s", len(tr.fields), tr.summary, trainSec)
+	logf("trained %s (%s) in %.1f s", plural(len(tr.fields), "block"), tr.summary, trainSec)
 
 	m := &model.Model{Method: cfg.Method, Spec: netSpec(&cfg, d),
 		Fields: tr.fields, Blocks: tr.infos, Standardizer: std, Logit: tf.logit, Dequantized: deq, Columns: tab.Names, Source: cfg.Source}

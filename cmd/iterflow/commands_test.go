@@ -429,7 +429,7 @@ func TestLineProgressPrintsETA(t *testing.T) {
 	}
 	lines = strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], "block 1/2 (OU step): 3 steps, loss 1.0000") || !strings.Contains(lines[0], "ETA ") ||
-		!strings.Contains(lines[0], "for 1 more blocks") || strings.Contains(lines[1], "ETA") {
+		!strings.Contains(lines[0], "for 1 more block") || strings.Contains(lines[0], "for 1 more blocks") || strings.Contains(lines[1], "ETA") {
 		t.Errorf("lines %q", lines)
 	}
 }

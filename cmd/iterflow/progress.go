@@ -131,7 +131,11 @@ func (p *lineProgress) EndBlock() {
 	eta := ""
 	if left := p.n - p.k - 1; left > 0 {
 		perBlock := now.Sub(p.first) / time.Duration(p.k+1)
-		eta = fmt.Sprintf(", ETA %s for %d more blocks", fmtDur(perBlock*time.Duration(left)), left)
+		blocks := "blocks"
+		if left == 1 {
+			blocks = "block"
+		}
+		eta = fmt.Sprintf(", ETA %s for %d more %s", fmtDur(perBlock*time.Duration(left)), left, blocks)
 	}
 	fmt.Fprintf(p.w, "block %d/%d (%s): %d steps, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, p.steps, mean, now.Sub(p.start).Seconds(), eta)
 }
