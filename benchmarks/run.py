@@ -611,7 +611,8 @@ def markdown(res):
          f"{TOL:g} and the exact trace. Data: seeded 80/10/10 split, integer columns dequantized, standardized by "
          "train (`ifbench splits`, the code path of `iterflow train`). NLL in nats per point on the **standardized** "
          "scale (data-unit NLL = standardized NLL + Σ log std; both in the JSON). Started "
-         f"{m['started']}, took {m['seconds']:.0f} s so far.", ""]
+         f"{m['started']}; {m['seconds']:.0f} s of wall clock when this file was written (it is rewritten after "
+         "every row).", ""]
     if res.get("table"):
         L += ["| dataset | contender | test NLL | MMD² | sliced W2 | train s | NLL s (NFE) | sample s (NFE) | "
               "LL points/s | settings |", "|---|---|---|---|---|---|---|---|---|---|"]
