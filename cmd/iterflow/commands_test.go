@@ -279,7 +279,7 @@ func TestLogProbWidthErrorWithoutSelection(t *testing.T) {
 	r := &pipeline.RunDir{Config: pipeline.DefaultConfig(), Model: fakeModel(3, []string{"a", "b", "c"})}
 	tab, _ := data.NewTable(make([]float64, 8), 2, 4, nil)
 	_, err := selectColumns("DATA", tab, r, "")
-	if err == nil || err.Error() != "DATA has 4 columns; the model expects 3 (columns: a, b, c)" {
+	if err == nil || err.Error() != "DATA has 4 columns; the model expects 3 (columns: a, b, c); pick them with --columns (e.g. --columns 0-2)" {
 		t.Errorf("error %v", err)
 	}
 }

@@ -34,7 +34,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 		ValidArgsFunction: completeRun,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch split {
-			case "test", "val", "train":
+			case "test", "val", "validation", "train":
 			default:
 				return fmt.Errorf("--split: unknown split %q (want test, val or train)", split)
 			}

@@ -70,6 +70,9 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 		return t, nil
 	}
 	widthErr := fmt.Errorf("%s has %d columns; the model expects %d (columns: %s)", path, t.D, d, strings.Join(names, ", "))
+	if t.D > d {
+		widthErr = fmt.Errorf("%w; pick them with --columns (e.g. --columns 0-%d)", widthErr, d-1)
+	}
 	sel := r.Config.Columns
 	if sel == "" {
 		return nil, widthErr
