@@ -81,10 +81,16 @@ func trainRanks(t *testing.T, size int, x []float64, n int, val []float64, nv in
 func maxDiff(a, b *LFMResult) float64 {
 	m := 0.0
 	for k := range a.Nets {
-		pa, pb := a.Nets[k].Params(), b.Nets[k].Params()
-		for i := range pa {
-			m = max(m, math.Abs(float64(pa[i])-float64(pb[i])))
-		}
+		m = max(m, paramDiff(a.Nets[k].Params(), b.Nets[k].Params()))
+	}
+	return m
+}
+
+// paramDiff returns max |a_i − b_i| over two parameter vectors.
+func paramDiff(a, b []float32) float64 {
+	m := 0.0
+	for i := range a {
+		m = max(m, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return m
 }
@@ -204,14 +210,7 @@ func trainFMRanks(t *testing.T, size int, x []float64, n int, val []float64, nv 
 }
 
 // fmDiff returns max |a_i − b_i| over the weights of two FM models.
-func fmDiff(a, b *FMResult) float64 {
-	m := 0.0
-	pa, pb := a.Net.Params(), b.Net.Params()
-	for i := range pa {
-		m = max(m, math.Abs(float64(pa[i])-float64(pb[i])))
-	}
-	return m
-}
+func fmDiff(a, b *FMResult) float64 { return paramDiff(a.Net.Params(), b.Net.Params()) }
 
 // TestFMDataParallelMatchesSingle checks data-parallel flow matching (cfm,
 // otcfm with exact and Sinkhorn plans, the OT batch global and local) over

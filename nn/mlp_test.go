@@ -8,6 +8,25 @@ import (
 )
 
 // newTestMLP builds a float64 MLP with a fixed seed, failing the test on error.
+// traceFromJVPs returns the trace of the velocity's Jacobian at each of the
+// n rows of x (n×d), assembled from d Jacobian-vector products with the
+// basis vectors: the reference the exact trace is checked against.
+func traceFromJVPs(m *MLP[float64], tm float64, x []float64, n, d int) []float64 {
+	jtr := make([]float64, n)
+	u, v, jv := make([]float64, n*d), make([]float64, n*d), make([]float64, n*d)
+	for j := 0; j < d; j++ {
+		clear(u)
+		for i := 0; i < n; i++ {
+			u[i*d+j] = 1
+		}
+		m.VelocityJVP(tm, x, n, u, v, jv)
+		for i := 0; i < n; i++ {
+			jtr[i] += jv[i*d+j]
+		}
+	}
+	return jtr
+}
+
 func newTestMLP(t testing.TB, spec Spec, seed uint64) *MLP[float64] {
 	t.Helper()
 	m, err := NewMLP[float64](spec, rand.New(rand.NewPCG(seed, 7)))
@@ -263,20 +282,7 @@ func TestVelocityTrace(t *testing.T) {
 				}
 			}
 
-			// Trace from JVPs with the basis vectors.
-			jtr := make([]float64, n)
-			u := make([]float64, n*d)
-			jv := make([]float64, n*d)
-			for j := 0; j < d; j++ {
-				clear(u)
-				for i := 0; i < n; i++ {
-					u[i*d+j] = 1
-				}
-				m.VelocityJVP(tm, x, n, u, v, jv)
-				for i := 0; i < n; i++ {
-					jtr[i] += jv[i*d+j]
-				}
-			}
+			jtr := traceFromJVPs(m, tm, x, n, d)
 			for i := range div {
 				if !closeTo(div[i], jtr[i], 1e-12) {
 					t.Fatalf("d=%d %v row %d: trace %.15g, from JVPs %.15g", d, a, i, div[i], jtr[i])

@@ -69,18 +69,7 @@ func TestVelocityTraceDeep(t *testing.T) {
 		x := randSlice(rng, n*d, 2)
 		v, div := make([]float64, n*d), make([]float64, n)
 		m.VelocityTrace(tm, x, n, v, div)
-		jtr := make([]float64, n)
-		u, jv := make([]float64, n*d), make([]float64, n*d)
-		for j := 0; j < d; j++ {
-			clear(u)
-			for i := 0; i < n; i++ {
-				u[i*d+j] = 1
-			}
-			m.VelocityJVP(tm, x, n, u, v, jv)
-			for i := 0; i < n; i++ {
-				jtr[i] += jv[i*d+j]
-			}
-		}
+		jtr := traceFromJVPs(m, tm, x, n, d)
 		for i := range div {
 			if !closeTo(div[i], jtr[i], 1e-12) {
 				t.Fatalf("%v row %d: trace %.15g, from JVPs %.15g", a, i, div[i], jtr[i])
