@@ -100,8 +100,8 @@ func hasHeader(t *data.Table) bool {
 
 func newLogProbCmd() *cobra.Command {
 	var (
-		out, columns string
-		sf           solverFlags
+		out, columns, onError string
+		sf                    solverFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "logprob RUN DATA -o FILE",
@@ -122,7 +122,8 @@ solved on --threads workers (see "iterflow --help").
 
 FILE gets one log p per row: CSV (header log_prob) or NPY (float64, shape (n,)) by its extension; - writes
 CSV to stdout. FILE is replaced only when every row was scored (stdout gets the rows scored before an
-error). A summary (mean log p ± standard error, NFE, time) goes to stderr, or as JSON to stdout
+error). A row whose solve fails (far outside the training data) stops the command with its row number;
+with --on-error nan it gets NaN instead, and the summary counts such rows. A summary (mean log p ± standard error, NFE, time) goes to stderr, or as JSON to stdout
 with --json (to stderr when -o -). Solver, trace and tolerances default to the run's eval config.`,
 		Example: `  iterflow logprob runs/wine-lfm wine.csv -o logp.csv
   iterflow logprob runs/wine-lfm wine.csv -o logp.npy --solver rk4 --steps 50 --json
@@ -140,6 +141,9 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := outputFormat(out); err != nil {
 				return err
+			}
+			if onError != "fail" && onError != "nan" {
+				return fmt.Errorf("--on-error: unknown value %q (want fail or nan)", onError)
 			}
 			r, err := pipeline.OpenRun(args[0])
 			if err != nil {
@@ -176,7 +180,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 			var sum scoreSummary
 			err = writeStream(out, cmd.OutOrStdout(), func(emit func([]float64) error) error {
 				var err error
-				sum, err = scoreStream(cmd.Context(), rd, cols, r.Model, fopt, streamChunk(ec.BatchSize), emit, count, total)
+				sum, err = scoreStream(cmd.Context(), rd, cols, r.Model, fopt, streamChunk(ec.BatchSize), emit, count, total, onError == "nan")
 				return err
 			})
 			if err != nil {
@@ -196,6 +200,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 					Data        string  `json:"data"`
 					File        string  `json:"file"`
 					N           int     `json:"n"`
+					Failed      int     `json:"failed_rows"`
 					D           int     `json:"d"`
 					MeanLogProb float64 `json:"mean_log_prob"`
 					SE          float64 `json:"se"`
@@ -203,16 +208,21 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 					Trace       string  `json:"trace"`
 					NFE         int     `json:"nfe"`
 					Seconds     float64 `json:"seconds"`
-				}{args[0], args[1], out, sum.n, r.Model.Dim(), mean, se, ec.Describe(), trace.String(), st.NFE, sec})
+				}{args[0], args[1], out, sum.n, sum.failed, r.Model.Dim(), mean, se, ec.Describe(), trace.String(), st.NFE, sec})
 			}
 			infof(log, "log p: mean %.4f ± %.4f nats over %d rows (NLL %.4f); %s, %s trace, NFE %d, %.2f s; written to %s",
 				mean, se, sum.n, -mean, ec.Describe(), trace, st.NFE, sec, out)
+			if sum.failed > 0 {
+				infof(log, "%d rows could not be scored (the ODE solve failed; first: row %d, counting from 0) and were written as NaN; they may lie far outside the training data",
+					sum.failed, sum.firstFailed)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&columns, "columns", "", `columns of DATA to score, by index, range or name ("0-10", "alcohol,pH"; default: by header name, else all or the run's selection)`)
 	f.StringVarP(&out, "out", "o", "", "output file: FILE.csv, FILE.npy, or - for CSV on stdout (required)")
+	f.StringVar(&onError, "on-error", "fail", `a row whose solve fails (far outside the training data): "fail" stops with its row number, "nan" writes NaN for it, counts it and goes on`)
 	sf.bind(f, true)
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -260,15 +270,29 @@ type scoreSummary struct {
 	mean  float64
 	m2    float64
 	stats flow.Stats
+	// failed counts the rows written as NaN (--on-error nan) and
+	// firstFailed is the first, counting from 0 over the whole stream.
+	failed, firstFailed int
+	rows                int // rows read so far
 }
 
+// add folds a chunk's log-densities into the summary; NaN (rows whose solve
+// failed) are counted as failed, not averaged.
 func (s *scoreSummary) add(lp []float64) {
-	for _, v := range lp {
+	for k, v := range lp {
+		if math.IsNaN(v) {
+			if s.failed == 0 {
+				s.firstFailed = s.rows + k
+			}
+			s.failed++
+			continue
+		}
 		s.n++
 		d := v - s.mean
 		s.mean += d / float64(s.n)
 		s.m2 += d * (v - s.mean)
 	}
+	s.rows += len(lp)
 }
 
 // meanSE returns the mean log p and its standard error.
@@ -283,8 +307,9 @@ func (s *scoreSummary) meanSE() (mean, se float64) {
 // that order; len(cols) = m.Dim()), scores each chunk with m.LogProb and
 // passes its log-densities to emit. Memory is O(chunk·(width + d)) whatever
 // the number of rows. A failed solve names the row counting from 0 over the
-// whole file. c (nil: none) follows the progress over total rows.
-func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Model, opt flow.Options, chunk int, emit func([]float64) error, c pipeline.Counter, total int) (scoreSummary, error) {
+// whole file, or, with keepGoing, gives that row NaN (logProbOrNaN) and the
+// stream goes on. c (nil: none) follows the progress over total rows.
+func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Model, opt flow.Options, chunk int, emit func([]float64) error, c pipeline.Counter, total int, keepGoing bool) (scoreSummary, error) {
 	var sum scoreSummary
 	w, d := rd.D(), m.Dim()
 	if len(cols) != d {
@@ -310,13 +335,19 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 				dst[k] = row[j]
 			}
 		}
-		lp, st, err := m.LogProb(ctx, x[:n*d], n, opt)
+		logProb := m.LogProb
+		if keepGoing {
+			logProb = func(ctx context.Context, x []float64, n int, opt flow.Options) ([]float64, flow.Stats, error) {
+				return logProbOrNaN(ctx, m, x, n, opt)
+			}
+		}
+		lp, st, err := logProb(ctx, x[:n*d], n, opt)
 		if err != nil {
 			var re *model.RowError
 			if errors.As(err, &re) {
-				return sum, fmt.Errorf("row %d (counting from 0): %w; the row may lie far outside the training data", sum.n+re.Row, re.Err)
+				return sum, fmt.Errorf("row %d (counting from 0): %w; the row may lie far outside the training data", sum.rows+re.Row, re.Err)
 			}
-			return sum, fmt.Errorf("rows %d–%d (counting from 0): %w", sum.n, sum.n+n-1, err)
+			return sum, fmt.Errorf("rows %d–%d (counting from 0): %w", sum.rows, sum.rows+n-1, err)
 		}
 		mergeFlowStats(&sum.stats, st)
 		sum.add(lp)
@@ -327,10 +358,41 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 			c.Add(n)
 		}
 	}
-	if sum.n == 0 {
+	if sum.rows == 0 {
 		return sum, errors.New("no rows to score")
 	}
 	return sum, nil
+}
+
+// logProbOrNaN is m.LogProb over n rows of x (n×d) that gives NaN to each
+// row whose solve fails (a *model.RowError) instead of failing the batch: a
+// failing batch is split in halves until the failing rows stand alone, so k
+// bad rows cost O(k log n) extra solves. Other errors (cancellation) are
+// returned.
+func logProbOrNaN(ctx context.Context, m *model.Model, x []float64, n int, opt flow.Options) ([]float64, flow.Stats, error) {
+	lp, st, err := m.LogProb(ctx, x, n, opt)
+	if err == nil {
+		return lp, st, nil
+	}
+	var re *model.RowError
+	if !errors.As(err, &re) || ctx.Err() != nil {
+		return nil, st, err
+	}
+	if n == 1 {
+		return []float64{math.NaN()}, st, nil
+	}
+	d := m.Dim()
+	h := n / 2
+	a, sa, err := logProbOrNaN(ctx, m, x[:h*d], h, opt)
+	if err != nil {
+		return nil, sa, err
+	}
+	b, sb, err := logProbOrNaN(ctx, m, x[h*d:], n-h, opt)
+	if err != nil {
+		return nil, sb, err
+	}
+	mergeFlowStats(&sa, sb)
+	return append(a, b...), sa, nil
 }
 
 // mergeFlowStats merges the stats of one chunk into s as flow merges batches
