@@ -135,7 +135,7 @@ func Distill(ctx context.Context, teacher flow.Block, pool []float64, n, d int, 
 		},
 	}
 	prog.StartBlock(0, 1, cfg.Iters, "one-step distillation")
-	br, err = trainFM(ctx, net, prob, x0[nt*d:], x1[nt*d:], nv, cfg, rng, prog, nil)
+	br, err = trainFM(ctx, net, prob, x0[nt*d:], x1[nt*d:], nv, cfg, rng, prog, nil, nil)
 	prog.EndBlock()
 	if err != nil {
 		return nil, br, fmt.Errorf("distill: %w", err)

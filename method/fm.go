@@ -286,7 +286,7 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	start := time.Now()
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("flow matching (%v coupling, %v path)", cfg.Coupling, cfg.Interpolant))
 	cfg.Optim = cfg.Optim.forBlock(0, 1)
-	br, err := trainFMDist(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks, dp)
+	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks, dp)
 	prog.EndBlock()
 	if err != nil {
 		return nil, fmt.Errorf("fm: %w", err)
@@ -395,7 +395,7 @@ func Reflow(ctx context.Context, prev *FMResult, nPairs int, cfg FMConfig, solve
 	k := prev.Rectified + 1
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("reflow to %d-rectified flow", k))
 	cfg.Optim = cfg.Optim.forBlock(0, 1)
-	br, err := trainFMDist(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog, nil, dp)
+	br, err := trainFM(ctx, net, prob, z0[nPairs*d:], z1[nPairs*d:], nv, cfg, rng, prog, nil, dp)
 	prog.EndBlock()
 	if err != nil {
 		return nil, fmt.Errorf("reflow: %w", err)
@@ -536,15 +536,9 @@ func (p *fmProblem) finish(fb *fmBatch, b int, rng *rand.Rand) {
 
 // trainFM runs the regression of prob on net (Adam, StepLR, clipping, EMA,
 // validation on the fixed pairs vx0, vx1 of nv rows) and leaves the kept
-// weights in net. hooks (nil: none) resume and checkpoint it.
+// weights in net. hooks (nil: none) resume and checkpoint it; dp (nil: a
+// single process) trains it data-parallel over its ranks.
 func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx1 []float32, nv int,
-	cfg FMConfig, rng *rand.Rand, prog Progress, hooks *blockHooks) (BlockResult, error) {
-	return trainFMDist(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks, nil)
-}
-
-// trainFMDist is trainFM, data-parallel over the ranks of dp (nil: single
-// process).
-func trainFMDist(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx1 []float32, nv int,
 	cfg FMConfig, rng *rand.Rand, prog Progress, hooks *blockHooks, dp *dataParallel) (BlockResult, error) {
 	br := BlockResult{ValLoss: math.NaN(), BestStep: -1}
 	b, d := cfg.BatchSize, prob.d
