@@ -112,19 +112,26 @@ func LoadWithReport(path string, opt LoadOptions) (*Table, LoadReport, error) {
 }
 
 // supportedExtensions is listed in Load's error for an unknown extension.
+// flag maps the mode to the readers' header flag: −1 detect, 1 present,
+// 0 absent; an unknown mode is an error.
+func (h HeaderMode) flag() (int, error) {
+	switch h {
+	case HeaderAuto:
+		return -1, nil
+	case HeaderPresent:
+		return 1, nil
+	case HeaderAbsent:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("invalid Header option %d (want HeaderAuto, HeaderPresent or HeaderAbsent)", h)
+}
+
 const supportedExtensions = ".csv, .tsv, .txt, .data, .npy (each optionally followed by .gz), .npz, .parquet"
 
 func load(path string, opt LoadOptions) (*Table, error) {
-	var hdr int
-	switch opt.Header {
-	case HeaderAuto:
-		hdr = -1
-	case HeaderPresent:
-		hdr = 1
-	case HeaderAbsent:
-		hdr = 0
-	default:
-		return nil, fmt.Errorf("invalid Header option %d (want HeaderAuto, HeaderPresent or HeaderAbsent)", opt.Header)
+	hdr, err := opt.Header.flag()
+	if err != nil {
+		return nil, err
 	}
 	key := opt.Key
 	if key == "" {

@@ -70,7 +70,7 @@ func NewRowReader(path string, opt LoadOptions) (RowReader, error) {
 
 // NewTableReader returns a RowReader over the rows of t (not copied).
 func NewTableReader(t *Table) RowReader {
-	return &tableReader{t: t}
+	return &tableReader{tableRaw{t: t}}
 }
 
 // rawReader is a format reader before column selection and the non-finite
@@ -85,16 +85,9 @@ type rawReader interface {
 }
 
 func newRowReader(path string, opt LoadOptions) (rawReader, error) {
-	var hdr int
-	switch opt.Header {
-	case HeaderAuto:
-		hdr = -1
-	case HeaderPresent:
-		hdr = 1
-	case HeaderAbsent:
-		hdr = 0
-	default:
-		return nil, fmt.Errorf("invalid Header option %d (want HeaderAuto, HeaderPresent or HeaderAbsent)", opt.Header)
+	hdr, err := opt.Header.flag()
+	if err != nil {
+		return nil, err
 	}
 	lower := strings.ToLower(path)
 	if opt.Key != "" || strings.Contains(lower, ".npz:") || strings.HasSuffix(lower, ".npz") {
@@ -276,26 +269,15 @@ func (r *tableRaw) next(dst []float64, max int) (int, error) {
 	return n, nil
 }
 
-// tableReader is the exported-constructor RowReader over a table.
-type tableReader struct {
-	t   *Table
-	pos int
-}
+// tableReader is the exported-constructor RowReader over a table: tableRaw
+// with its arguments checked.
+type tableReader struct{ tableRaw }
 
-func (r *tableReader) Names() []string { return r.t.Names }
-func (r *tableReader) D() int          { return r.t.D }
-func (r *tableReader) Close() error    { return nil }
 func (r *tableReader) Next(dst []float64, max int) (int, error) {
 	if max < 1 || len(dst) < max*r.t.D {
 		return 0, fmt.Errorf("table reader: Next: max = %d rows and len(dst) = %d, want max >= 1 and len(dst) >= max×%d", max, len(dst), r.t.D)
 	}
-	n := min(max, r.t.N-r.pos)
-	if n <= 0 {
-		return 0, io.EOF
-	}
-	copy(dst, r.t.X[r.pos*r.t.D:(r.pos+n)*r.t.D])
-	r.pos += n
-	return n, nil
+	return r.next(dst, max)
 }
 
 // csvStream parses delimited text line by line.
