@@ -112,6 +112,32 @@ func LoadWithReport(path string, opt LoadOptions) (*Table, LoadReport, error) {
 }
 
 // supportedExtensions is listed in Load's error for an unknown extension.
+// unsupportedExtension is the error for a file extension (ext, after any
+// .gz, which gz reports) that no reader takes.
+func unsupportedExtension(ext string, gz bool) error {
+	if gz {
+		ext += ".gz"
+	}
+	if ext == "" {
+		return fmt.Errorf("no file extension (supported: %s)", supportedExtensions)
+	}
+	return fmt.Errorf("unsupported extension %q (supported: %s)", ext, supportedExtensions)
+}
+
+// openData opens a data file; its error is the bare cause (e.g. "no such
+// file or directory"), since callers put the path in front.
+func openData(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, pe.Err
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
 // flag maps the mode to the readers' header flag: −1 detect, 1 present,
 // 0 absent; an unknown mode is an error.
 func (h HeaderMode) flag() (int, error) {
@@ -165,24 +191,13 @@ func load(path string, opt LoadOptions) (*Table, error) {
 		readAt = ReadParquet
 	}
 	if (read == nil && readAt == nil) || (gz && readAt != nil) {
-		shown := ext
-		if gz {
-			shown += ".gz"
-		}
-		if shown == "" {
-			return nil, fmt.Errorf("no file extension (supported: %s)", supportedExtensions)
-		}
-		return nil, fmt.Errorf("unsupported extension %q (supported: %s)", shown, supportedExtensions)
+		return nil, unsupportedExtension(ext, gz)
 	}
 	if key != "" && ext != ".npz" {
 		return nil, fmt.Errorf("array key %q given for a %s file (keys apply to .npz only)", key, ext)
 	}
-	f, err := os.Open(path)
+	f, err := openData(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
 		return nil, err
 	}
 	defer f.Close()

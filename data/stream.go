@@ -112,24 +112,13 @@ func newRowReader(path string, opt LoadOptions) (rawReader, error) {
 		}
 	case ".parquet":
 		if gz {
-			return nil, fmt.Errorf("unsupported extension %q (supported: %s)", ".parquet.gz", supportedExtensions)
+			return nil, unsupportedExtension(ext, gz)
 		}
 	default:
-		shown := ext
-		if gz {
-			shown += ".gz"
-		}
-		if shown == "" {
-			return nil, fmt.Errorf("no file extension (supported: %s)", supportedExtensions)
-		}
-		return nil, fmt.Errorf("unsupported extension %q (supported: %s)", shown, supportedExtensions)
+		return nil, unsupportedExtension(ext, gz)
 	}
-	f, err := os.Open(path)
+	f, err := openData(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
 		return nil, err
 	}
 	var r rawReader
