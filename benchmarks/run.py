@@ -34,16 +34,16 @@ torch.set_num_threads(2)
 MODES = {
     "quick": dict(budget=10.0, samples=2000,
                   datasets=["faithful", "red-wine", "white-wine", "parkinsons", "digits", "checkerboard"],
-                  lspeed_d=[2, 11, 43, 64], lspeed_n=100, hutch_d=[784], hutch_n=20),
+                  lspeed_d=[2, 11, 43, 64], lspeed_n=100, hutch_d=[784], hutch_n=20, repeat=3),
     # The issue's protocol: 60 s per contender on the five real tables (about
     # 40 minutes on 2 cores); quick mode is the same at 10 s plus a 2D set.
     "protocol": dict(budget=60.0, samples=2000,
                      datasets=["faithful", "red-wine", "white-wine", "parkinsons", "digits"],
-                     lspeed_d=[2, 11, 43, 64], lspeed_n=100, hutch_d=[784], hutch_n=20),
+                     lspeed_d=[2, 11, 43, 64], lspeed_n=100, hutch_d=[784], hutch_n=20, repeat=5),
     "full": dict(budget=300.0, samples=10000,
                  datasets=["checkerboard", "rose", "8gaussians", "faithful", "red-wine", "white-wine",
                            "parkinsons", "digits", "miniboone-fragment"],
-                 lspeed_d=[2, 11, 43, 64], lspeed_n=1000, hutch_d=[784], hutch_n=200),
+                 lspeed_d=[2, 11, 43, 64], lspeed_n=1000, hutch_d=[784], hutch_n=200, repeat=3),
 }
 TOL = 1e-5  # dopri5 rtol = atol for every CNF's test NLL and samples
 SEED = 1
@@ -445,7 +445,7 @@ def lspeed(args, cfg, work):
         prev = torch.get_default_dtype()
         torch.set_default_dtype(torch.float64)
         try:
-            out.append(lspeed_case(args, work, d, trace, n, tol))
+            out.append(lspeed_case(args, work, d, trace, n, tol, cfg["repeat"]))
         except Exception as e:  # reported, not fatal
             log(f"lspeed d={d} {trace}: failed: {e}")
         finally:
@@ -453,14 +453,17 @@ def lspeed(args, cfg, work):
     return out
 
 
-def lspeed_case(args, work, d, trace, n, tol):
+def lspeed_case(args, work, d, trace, n, tol, repeat):
+    """One likelihood-speed row: every library solves the same batch `repeat`
+    times and reports the median time (one solve is under a second, so a
+    single timing is at the mercy of scheduling noise)."""
     import zuko
     from flow_matching.solver import ODESolver
     from flow_matching.utils import ModelWrapper
     if True:
         wd = os.path.join(work, "lspeed", f"d{d}-{trace}")
         r = subprocess.run([args.ifbench, "lbench", "-d", str(d), "-n", str(n), "-rtol", str(tol), "-atol", str(tol),
-                            "-trace", trace, "-out", wd], capture_output=True, text=True)
+                            "-trace", trace, "-repeat", str(repeat), "-out", wd], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(r.stderr.strip())
         gores = json.loads(r.stdout)
@@ -480,27 +483,35 @@ def lspeed_case(args, work, d, trace, n, tol):
         class U(ModelWrapper):
             def forward(self, x, t, **extras):
                 return -self.model(x, 1.0 - t)
-        cnt = NFECounter(net)
-        solver = ODESolver(velocity_model=U(cnt))
-        t0 = time.time()
-        _, lp = solver.compute_likelihood(x_1=x, log_p0=std_normal_logp, step_size=None, method="dopri5", atol=tol,
-                                          rtol=tol, exact_divergence=(trace == "exact"),
-                                          time_grid=torch.tensor([1.0, 0.0], dtype=torch.float64))
-        sec = time.time() - t0
+        runs = []
+        for _ in range(repeat):
+            cnt = NFECounter(net)
+            solver = ODESolver(velocity_model=U(cnt))
+            torch.manual_seed(SEED)  # the same Hutchinson probes every time
+            t0 = time.time()
+            _, lp = solver.compute_likelihood(x_1=x, log_p0=std_normal_logp, step_size=None, method="dopri5",
+                                              atol=tol, rtol=tol, exact_divergence=(trace == "exact"),
+                                              time_grid=torch.tensor([1.0, 0.0], dtype=torch.float64))
+            runs.append(time.time() - t0)
+        sec = float(np.median(runs))
         lp = lp.detach().numpy()
-        row["flow_matching"] = dict(seconds=sec, nfe=cnt.n, points_per_second=n / sec,
+        row["flow_matching"] = dict(seconds=sec, runs=runs, nfe=cnt.n, points_per_second=n / sec,
                                     seconds_per_nfe=sec / max(cnt.n, 1), mean_logprob=float(lp.mean()),
                                     max_abs_diff=float(np.abs(lp - lp_go).max()))
         # zuko: FreeFormJacobianTransform with the same field, t from 0 to 1.
-        zcnt = NFECounter(lambda t, y: net(y, t))
-        ffj = zuko.transforms.FreeFormJacobianTransform(f=zcnt, t0=0.0, t1=1.0, phi=net.parameters(), atol=tol,
-                                                        rtol=tol, exact=(trace == "exact"))
-        t0 = time.time()
-        with torch.no_grad():
-            z, ladj = ffj.call_and_ladj(x)
-        sec = time.time() - t0
+        runs = []
+        for _ in range(repeat):
+            zcnt = NFECounter(lambda t, y: net(y, t))
+            ffj = zuko.transforms.FreeFormJacobianTransform(f=zcnt, t0=0.0, t1=1.0, phi=net.parameters(), atol=tol,
+                                                            rtol=tol, exact=(trace == "exact"))
+            torch.manual_seed(SEED)
+            t0 = time.time()
+            with torch.no_grad():
+                z, ladj = ffj.call_and_ladj(x)
+            runs.append(time.time() - t0)
+        sec = float(np.median(runs))
         lpz = (std_normal_logp(z) + ladj).detach().numpy()
-        row["zuko"] = dict(seconds=sec, nfe=zcnt.n, points_per_second=n / sec, seconds_per_nfe=sec / max(zcnt.n, 1),
+        row["zuko"] = dict(seconds=sec, runs=runs, nfe=zcnt.n, points_per_second=n / sec, seconds_per_nfe=sec / max(zcnt.n, 1),
                            mean_logprob=float(lpz.mean()), max_abs_diff=float(np.abs(lpz - lp_go).max()))
         log(f"lspeed d={d} {trace}: iterflow {gores['points_per_second']:.1f} pt/s ({gores['nfe']} NFE), "
             f"flow_matching {row['flow_matching']['points_per_second']:.1f} pt/s ({cnt.n} NFE, "
@@ -514,7 +525,7 @@ def tspeed(args, cfg):
     batch 4096, MSE, backward, clip, Adam."""
     out = []
     for prec, dt in (("f32", torch.float32), ("f64", torch.float64)):
-        r = subprocess.run([args.ifbench, "trainstep", "-d", "2", "-batch", "4096", "-prec", prec, "-steps", "10"],
+        r = subprocess.run([args.ifbench, "trainstep", "-d", "2", "-batch", "4096", "-prec", prec, "-steps", "30"],
                            capture_output=True, text=True)
         go = json.loads(r.stdout) if r.returncode == 0 else dict(error=r.stderr.strip())
         torch.manual_seed(SEED)
@@ -522,7 +533,7 @@ def tspeed(args, cfg):
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         x, tgt, t = torch.randn(4096, 2, dtype=dt), torch.randn(4096, 2, dtype=dt), torch.rand(4096, dtype=dt)
         ts = []
-        for s in range(13):
+        for s in range(33):
             t0 = time.time()
             opt.zero_grad()
             loss = ((net(x, t) - tgt) ** 2).sum(1).mean()
@@ -531,7 +542,8 @@ def tspeed(args, cfg):
             opt.step()
             if s >= 3:
                 ts.append(time.time() - t0)
-        out.append(dict(prec=prec, iterflow_ms=go.get("median_ms"), torch_ms=1e3 * float(np.median(ts))))
+        out.append(dict(prec=prec, iterflow_ms=go.get("median_ms"), torch_ms=1e3 * float(np.median(ts)),
+                        backend=go.get("backend")))
         log(f"tspeed {prec}: iterflow {go.get('median_ms')} ms, torch {out[-1]['torch_ms']:.1f} ms")
     return out
 
@@ -632,7 +644,10 @@ def markdown(res):
         L.append("")
         L += summary(res["table"])
     if res.get("lspeed"):
+        g0 = res["lspeed"][0]["iterflow"]
         L += ["## Likelihood speed (same weights: MLP [x, t] → 256×3 softplus → d, one block t ∈ [0, 1], dopri5)", "",
+              f"Each library solves the batch {res['setup'].get('repeat', 1)} times; times are medians. iterflow "
+              f"backend: {g0.get('backend', '?')} ({g0.get('blas_threads', '?')} BLAS threads).", "",
               "| d | trace | tol | points | iterflow pt/s (NFE, ms/NFE) | flow_matching pt/s (NFE, ms/NFE, max abs Δ) | "
               "zuko pt/s (NFE, ms/NFE, max abs Δ) | iterflow one eval ms |", "|---|---|---|---|---|---|---|---|"]
         for r in res["lspeed"]:
@@ -646,6 +661,8 @@ def markdown(res):
               "Hutchinson rows use one probe per solve, so values differ by the estimator's noise, not a bug.", ""]
     if res.get("tspeed"):
         L += ["## Training step (MLP [x, t] → 256×3 softplus → 2, batch 4096, MSE, clip, Adam; median ms)", "",
+              f"iterflow backend: {res['tspeed'][0].get('backend', '?')}; PyTorch {res['versions']['torch']} "
+              "(oneMKL).", "",
               "| precision | iterflow | PyTorch |", "|---|---|---|"]
         for r in res["tspeed"]:
             L.append(f"| {r['prec']} | {fmt(r['iterflow_ms'], '{:.1f}')} | {fmt(r['torch_ms'], '{:.1f}')} |")
@@ -675,6 +692,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     res = dict(setup=dict(mode=args.mode, budget=cfg["budget"], samples=cfg["samples"], seed=SEED, tol=TOL,
+                          repeat=cfg["repeat"],
                           datasets=cfg["datasets"], started=datetime.datetime.now().isoformat(timespec="seconds")),
                machine=machine(), versions=versions(args))
     sections = (args.sections or ("table" if args.mode == "protocol" else "table,lspeed,tspeed")).split(",")

@@ -226,11 +226,11 @@ func TestActEvalVariants(t *testing.T) {
 
 func TestBackendThreads(t *testing.T) {
 	switch Backend() {
-	case "pure-go", "openblas":
+	case "pure-go", "openblas", "mkl":
 	default:
-		t.Fatalf("Backend() = %q, want pure-go or openblas", Backend())
+		t.Fatalf("Backend() = %q, want pure-go, openblas or mkl", Backend())
 	}
-	if core := BLASCore(); (Backend() == "openblas") != (core != "") {
+	if core := BLASCore(); (Backend() != "pure-go") != (core != "") {
 		t.Errorf("backend %s: BLASCore() = %q", Backend(), core)
 	}
 	old := BLASThreads()

@@ -102,11 +102,11 @@ func splits(maxProcs int) []split {
 	var s []split
 	for p := 1; p <= maxProcs; p *= 2 {
 		for b := 1; b <= p; b *= 2 {
-			if nn.Backend() != "openblas" && b != p {
+			if nn.Backend() == "pure-go" && b != p {
 				continue
 			}
 			for _, w := range []int{1, p / b, p} {
-				if w*b > p && w != 1 && !(nn.Backend() != "openblas" && w == p) {
+				if w*b > p && w != 1 && !(nn.Backend() == "pure-go" && w == p) {
 					continue
 				}
 				if !slices.Contains(s, split{p, b, w}) {

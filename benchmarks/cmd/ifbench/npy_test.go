@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,20 @@ func TestParseInts(t *testing.T) {
 	}
 	if _, err := parseInts("256,x"); err == nil {
 		t.Fatal("parseInts(\"256,x\") gave no error")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 4}, 4}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		in := slices.Clone(c.xs)
+		if got := median(c.xs); got != c.want {
+			t.Errorf("median(%v) = %g, want %g", in, got, c.want)
+		}
+		if !slices.Equal(in, c.xs) {
+			t.Errorf("median reordered its input: %v", c.xs)
+		}
 	}
 }
