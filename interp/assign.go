@@ -74,39 +74,51 @@ func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {
 // Annals of Operations Research 14, 1988), run on a sparse candidate graph
 // and then certified on the dense matrix:
 //
-//  1. One pass over the matrix keeps, for each row, its k cheapest columns
+//  1. For n < 256 (see step 2 for larger n), one pass over the matrix
+//     keeps, for each row, its k cheapest columns
 //     (k = 24 at n = 1024, see candidatesPerRow; n when n is smaller).
 //     Columns that are a candidate of fewer than two rows get their 3
 //     cheapest rows, which take the column as a candidate too, so that
 //     every column can be reached. (Below n = 64 the pass records the 3
 //     cheapest rows of every column and the column minima instead.)
-//  2. For n ≥ 64, a forward auction with ε-scaling on the candidate edges
-//     (ε from the mean k-th candidate cost down to 1/100 of it, a factor 4
-//     per phase) gives near-optimal column potentials v; each row is then
-//     made tight on its column or freed (see auctionStart). A phase that
-//     runs past 16n bids (a price war: the candidate graph lacks a perfect
-//     matching, about one random 2D instance in five) stops the auction,
-//     and its partial state is used the same way; the widening below then
-//     supplies the missing edges. For n < 64, or when the candidate costs
-//     have no spread, JV's column reduction and reduction transfer start
-//     instead. If the auction ends in a price war and n ≥ coarseMinN (256),
-//     the nearest-neighbour graph is poor (the clouds differ in shape, as
-//     N(0, I) against a standardized multimodal OT-CFM target: there the
-//     k nearest columns miss the optimal one for 30–70% of the rows), and
-//     Solve restarts from a coarse problem instead: the (n/2)×(n/2)
-//     assignment of every other row and column is solved by Solve itself
-//     (recursively), its row duals are extended to every column by the
-//     c-transform (see coarseDuals), each row's candidates become its k
-//     columns of least reduced cost c_ij − v_j (see reselect), and the
-//     auction reruns from those potentials; if it wars again, JV starts
-//     from the coarse potentials with every row free. Then two passes of
-//     augmenting row reduction and one Dijkstra
+//  2. For n ≥ coarseMinN (256), when more than half of this Assigner's
+//     recent cold auctions below ended in a price war (see
+//     multiscaleFirst; N(0, I) to a multimodal target does so on almost
+//     every minibatch, random clouds of one shape about one in five), the
+//     start is multiscale; otherwise the cold auction of step 1's graph
+//     runs first and the multiscale start follows only after a war
+//     (Schmitzer, "A
+//     sparse multiscale algorithm for dense optimal transport", arXiv
+//     1510.05466; Mérigot, Computer Graphics Forum 30, 2011): the
+//     (n/2)×(n/2) assignment of every other row and column is solved by
+//     Solve itself (recursively, 1024 → 512 → 256 → 128), its row duals
+//     are extended to every column by the c-transform (see coarseDuals),
+//     each row's candidates become its k columns of least reduced cost
+//     c_ij − v_j (see reselect; this pass replaces step 1 and checks the
+//     matrix for NaN and ±Inf), and a forward auction with ε-scaling runs
+//     from those potentials. Every column off row i's list then has
+//     reduced cost ≥ redThr[i] (prices only decrease), so a bidding row
+//     whose best listed reduced cost exceeds redThr[i] + ε rescans its full
+//     row for the columns of least reduced cost (see extendRow: one fused
+//     pass, about n ns) instead of bidding on a list that may lack a
+//     perfect matching: the price wars of the nearest-neighbour graph
+//     (N(0, I) against a standardized multimodal OT-CFM target, where the
+//     k nearest columns miss the optimal one for 30–70% of the rows) do
+//     not occur, at the cost of about 5n row rescans at n = 1024. For
+//     64 ≤ n < 256 (or when the start below is not taken), a forward
+//     auction with ε-scaling on the nearest-neighbour candidates (ε from
+//     the mean k-th candidate cost down to 1/100 of it, a factor 4 per
+//     phase) gives near-optimal column potentials v; a phase that runs
+//     past 16n bids (a price war) stops it, and for n ≥ 256 the coarse
+//     start above follows. For n < 64, or when the candidate costs have no
+//     spread, JV's column reduction and reduction transfer start instead.
+//     Each row is then made tight on its column or freed (see
+//     auctionStart); if the auction after a coarse start runs past 48n
+//     bids in a phase, JV starts from the coarse potentials with every row
+//     free. Then two passes of augmenting row reduction and one Dijkstra
 //     shortest augmenting path (4-ary heap; only the columns reached are
 //     touched) per free row, all on the candidate edges. A free row whose
-//     search reaches no free column gets its full row as candidates. With
-//     the auction's potentials the searches are short: on 2D point clouds
-//     at n = 1024 they pop about 3·10³ columns in all, against 4·10⁴ after
-//     column reduction alone.
+//     search reaches no free column gets its full row as candidates.
 //  3. Optimality check on the dense matrix with the dual potentials: with
 //     u_i = cost[i, σ(i)] − v_σ(i), every reduced cost cost[i, j] − u_i − v_j
 //     must be ≥ 0 (up to a rounding tolerance of 1e-12 times the largest
@@ -125,18 +137,25 @@ func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {
 // JV alone does; after a coarse start it finishes densely from the coarse
 // potentials instead (solveDenseWarm: rows take a column of least reduced
 // cost, free columns' potentials are raised, dense augmenting paths for
-// the rest), which costs a fraction of dense JV. OT-CFM minibatches at
-// n = 1024 (N(0, I) to standardized moons, 8gaussians, checkerboard, rose,
-// 2spirals, a correlated Gaussian; 8-Gaussian mixtures in d = 11 and 43)
-// took 0.1–0.6 s before the coarse start and take 20–100 ms now on a
-// loaded 2-core machine (3–10× faster; moons still ends densely, about 2×
-// faster than before and well under dense JV). The worst case is O(n³) either way. On random 2D point
-// clouds the time splits into the candidate pass, the auction (about 25
-// bids per row at n = 1024) and the dense checks, with the searches a small
-// remainder: n = 1024 takes about 11 ms of CPU on the development machine
-// (15–24 ms before the auction start; instances with a price war take about
-// what they took before, ~20 ms), n = 256 about 1.3–2.3 ms and n = 4096
-// about 0.13 s (0.29 s before), against 107 ms and 4.5 s for dense JV alone.
+// the rest), which costs a fraction of dense JV. The worst case is O(n³)
+// either way.
+//
+// Timing (BenchmarkAssignmentSequence: mean over 20 fresh minibatches per
+// target, one Assigner, the 2-core development machine at a load average of
+// about 1.4, old and new binaries back to back, two runs each): at n = 1024,
+// N(0, I) 2D sources to standardized moons, 8gaussians, checkerboard, rose,
+// 2spirals and a correlated Gaussian took 54–148 ms per solve with the
+// nearest-neighbour start alone (cold auction, price war, coarse restart,
+// often the dense finish) and take 27–37 ms with the automatic start (2–5×
+// faster; the dense check certifies in one round, with no repairs); random
+// N(0, I) clouds took 23–27 ms and take 15–17 ms; 8-Gaussian mixtures in
+// d = 11 and 43 took 25–29 ms and take 21–26 ms. At n = 256 every target
+// takes 2–5 ms (2–7 before); at n = 4096 moons takes 0.48 s (3.6 s before)
+// and random clouds 0.12 s (0.15 s). Where the time goes at n = 1024
+// (profile): the auction's row rescans 28%, its bids 20%, the reselect pass
+// 18% with its selections 10%, the coarse levels together about 30% (each
+// costs about a quarter of the next), the shortest-path searches and the
+// dense check under 10%. Plain dense JV takes 145–350 ms.
 //
 // The zero value is ready to use; its workspace is kept between calls, so
 // Solve allocates nothing after the first call for a given n unless a later
@@ -189,16 +208,31 @@ type Assigner struct {
 	widened       int  // rows switched to their full row
 	denseFallback bool // the sparse phase was abandoned for solveDense
 	bids          int  // auction bids made
+	extended      int  // auction: rows whose candidates were reselected on the full row
+	multiscale    bool // the solve started from the coarse problem
 	auctioned     bool // the auction finished all its phases
 
 	// Coarse start (n ≥ coarseMinN).
-	scale   float64   // the auction's cost scale (mean candidate spread)
-	redRow  []float64 // reselect: one row of reduced costs
-	coarse  *Assigner // solves the coarse problem
-	v0      []float64 // the column potentials extended from the coarse duals
-	coarseC []float64 // the coarse cost matrix (m×m)
-	coarseI []int     // the rows and columns it samples
-	coarseP []int     // its assignment
+	scale     float64   // the auction's cost scale (mean candidate spread)
+	redRow    []float64 // reselect: one row of reduced costs
+	redThr    []float64 // reselect: every non-candidate column j of row i has c_ij − v_j ≥ redThr[i]
+	redSpread []float64 // reselect: the spread of row i's reduced costs on its list
+	bound     bool      // redThr holds (candidates by reduced cost; v only decreases since)
+	coarse    *Assigner // solves the coarse problem
+	v0        []float64 // the column potentials extended from the coarse duals
+	coarseC   []float64 // the coarse cost matrix (m×m)
+	coarseI   []int     // the rows and columns it samples
+	coarseP   []int     // its assignment
+
+	// start chooses the first phase for n ≥ coarseMinN: startAuto (the
+	// zero value) picks by warRate, tests force one of the others.
+	start startMode
+	// warRate is an exponential average (weight 1/4 per solve) of whether
+	// the cold auction on the nearest-neighbour graph ended in a price war
+	// in the solves that tried it; solves counts the solves at n ≥
+	// coarseMinN. See solve.
+	warRate float64
+	solves  int
 
 	solved bool
 }
@@ -306,6 +340,8 @@ func (a *Assigner) solve(cost []float64, n int, perm []int, k int) (total float6
 	a.solved = false
 	a.rounds, a.repairs, a.widened, a.denseFallback = 0, 0, 0, false
 	a.bids, a.auctioned = 0, false
+	a.extended = 0
+	a.bound = false
 	if n < 1 {
 		return 0, fmt.Errorf("interp: assignment: n = %d, want n ≥ 1", n)
 	}
@@ -318,32 +354,48 @@ func (a *Assigner) solve(cost []float64, n int, perm []int, k int) (total float6
 	k = max(1, min(k, n))
 	a.grow(n, k)
 	useAuction := n >= auctionMinN
-	var ok bool
-	if useAuction {
-		ok = a.fastCandidates(cost)
+	coarse := false
+	a.multiscale = a.multiscaleFirst(useAuction && n >= coarseMinN)
+	if a.multiscale {
+		// Multiscale start: the coarse problem's duals, candidates by
+		// reduced cost, and the auction from those potentials.
+		if !a.coarseDuals(cost, n/2) || !a.reselect(cost) {
+			return 0, notFinite(cost, n)
+		}
+		coarse = true
+		copy(a.v0, a.v)
+		a.runAuction(cost, true)
 	} else {
-		ok = a.candidates(cost)
-	}
-	if !ok {
-		for idx, c := range cost {
-			if math.IsNaN(c) || math.IsInf(c, 0) {
-				return 0, fmt.Errorf("interp: assignment: cost[%d, %d] = %v is not finite", idx/n, idx%n, c)
+		var ok bool
+		if useAuction {
+			ok = a.fastCandidates(cost)
+		} else {
+			ok = a.candidates(cost)
+		}
+		if !ok {
+			return 0, notFinite(cost, n)
+		}
+		if useAuction {
+			a.runAuction(cost, false)
+		}
+		// A price war on the nearest-neighbour graph (typical when the two
+		// clouds differ in shape): restart from the duals of a coarse
+		// problem, with candidates by reduced cost.
+		if useAuction && n >= coarseMinN {
+			war := 0.0
+			if !a.auctioned {
+				war = 1
 			}
+			a.warRate = 0.75*a.warRate + 0.25*war
+		}
+		coarse = useAuction && !a.auctioned && n >= coarseMinN && a.coarseDuals(cost, n/2)
+		if coarse {
+			copy(a.v0, a.v)
+			a.reselect(cost)
+			a.runAuction(cost, true)
 		}
 	}
 	var nfree int
-	if useAuction {
-		a.runAuction(false)
-	}
-	// A price war on the nearest-neighbour graph (typical when the two
-	// clouds differ in shape): restart from the duals of a coarse problem,
-	// with candidates by reduced cost.
-	coarse := useAuction && !a.auctioned && n >= coarseMinN && a.coarseDuals(cost, n/2)
-	if coarse {
-		copy(a.v0, a.v)
-		a.reselect(cost)
-		a.runAuction(true)
-	}
 	if coarse && !a.auctioned {
 		// A price war: the auction's potentials are worse than the coarse ones.
 		copy(a.v, a.v0)
@@ -396,6 +448,50 @@ sparse:
 	}
 	a.solved = true
 	return total, nil
+}
+
+// notFinite returns the error for the first NaN or ±Inf entry of cost
+// (n×n), or a generic one if there is none (which a caller rules out).
+// startMode selects how Solve starts for n ≥ coarseMinN.
+type startMode uint8
+
+const (
+	startAuto       startMode = iota // by warRate (the default)
+	startMultiscale                  // always the multiscale start
+	startNearest                     // always the nearest-neighbour graph first
+)
+
+// multiscaleFirst reports whether this solve starts from the coarse
+// problem (eligible: n ≥ coarseMinN with the auction). The multiscale start
+// avoids the cold auction's price war on clouds of different shapes
+// (N(0, I) against a multimodal target wars on almost every minibatch) but
+// is pure extra work where the cold auction succeeds (random clouds of the
+// same shape: about 4 solves in 5, and there it costs 1.3–3× more). So in
+// startAuto it is taken when more than half of the recent cold attempts
+// warred (warRate > 1/2), except on every 8th solve, which tries the cold
+// start again so that the average follows the data. Either way the result
+// is exact; only the time depends on the choice.
+func (a *Assigner) multiscaleFirst(eligible bool) bool {
+	if !eligible {
+		return false
+	}
+	a.solves++
+	switch a.start {
+	case startMultiscale:
+		return true
+	case startNearest:
+		return false
+	}
+	return a.warRate > 0.5 && a.solves%8 != 0
+}
+
+func notFinite(cost []float64, n int) error {
+	for idx, c := range cost {
+		if math.IsNaN(c) || math.IsInf(c, 0) {
+			return fmt.Errorf("interp: assignment: cost[%d, %d] = %v is not finite", idx/n, idx%n, c)
+		}
+	}
+	return fmt.Errorf("interp: assignment: the coarse start failed on a finite %d×%d cost matrix", n, n)
 }
 
 // solveDense restarts from scratch with every row's full row: JV's column

@@ -17,7 +17,7 @@ import (
 // JV's potentials and is not required to be optimal. It returns false if the
 // bids exceed maxBids (the candidate graph may lack a perfect matching: a
 // price war), leaving v, rowOf and colOf to be reset by the caller.
-func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int, warm bool) bool {
+func (a *Assigner) auction(cost []float64, eps0, epsEnd, theta float64, maxBids int, warm bool) bool {
 	n := a.n
 	v, rowOf, colOf := a.v, a.rowOf, a.colOf
 	for j := range v {
@@ -29,7 +29,8 @@ func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int, warm bool) 
 	if !(epsEnd > 0) || !(eps0 >= epsEnd) {
 		return false // no ε-scaling schedule: the caller starts without the auction
 	}
-	q := a.free // ring buffer of unassigned rows
+	bound := warm && a.bound // redThr bounds the reduced costs off the candidate lists
+	q := a.free              // ring buffer of unassigned rows
 	bids := a.bids
 	phases := 1
 	for e := epsEnd; e*theta <= eps0; e *= theta {
@@ -55,7 +56,7 @@ func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int, warm bool) 
 						break
 					}
 				}
-				if ok {
+				if ok && !(bound && r0 > a.redThr[i]+2*eps) {
 					continue
 				}
 				colOf[i], rowOf[j0] = -1, -1
@@ -72,6 +73,8 @@ func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int, warm bool) 
 				head = 0
 			}
 			cnt--
+			fresh := false
+		bid:
 			js, cs := a.adjJ[i], a.adjC[i]
 			cs = cs[:len(js)]
 			r1, r2 := math.Inf(1), math.Inf(1)
@@ -85,6 +88,21 @@ func (a *Assigner) auction(eps0, epsEnd, theta float64, maxBids int, warm bool) 
 						r2 = r
 					}
 				}
+			}
+			if bound && !fresh {
+				t := a.redThr[i]
+				if r1 > t+eps {
+					// A column off the list may be more than ε better
+					// now: give the row the columns of least reduced
+					// cost on the full matrix.
+					a.extendRow(cost, i, r1)
+					a.extended++
+					fresh = true
+					goto bid
+				}
+				r2 = max(r1, min(r2, t))
+			} else if bound {
+				r2 = max(r1, min(r2, a.redThr[i]))
 			}
 			if math.IsInf(r2, 1) {
 				r2 = r1 + eps0
@@ -167,13 +185,13 @@ func (a *Assigner) auctionStart() int {
 // between a row's cheapest and k-th cheapest candidate (the cost scale of the
 // candidate graph). It returns false, running nothing, if that spread is not
 // positive and finite (ties everywhere, or costs too large to subtract).
-func (a *Assigner) runAuction(warm bool) bool {
+func (a *Assigner) runAuction(cost []float64, warm bool) bool {
 	if warm {
 		s := a.scale
 		if !(s > 0) || math.IsInf(s, 0) {
 			return false
 		}
-		return a.auction(auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n, true)
+		return a.auction(cost, auctionEps0*s, auctionEpsEnd*s, auctionTheta, warmMaxBids*a.n, true)
 	}
 	s := 0.0
 	for i, t := range a.rowThr {
@@ -188,7 +206,7 @@ func (a *Assigner) runAuction(warm bool) bool {
 		return false
 	}
 	a.scale = s
-	return a.auction(auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n, false)
+	return a.auction(cost, auctionEps0*s, auctionEpsEnd*s, auctionTheta, auctionMaxBids*a.n, false)
 }
 
 // fastCandidates is candidates without the per-entry column bookkeeping,
@@ -339,6 +357,7 @@ const (
 	auctionEpsEnd  = 0.01 // last ε, same units
 	auctionTheta   = 4    // ε shrinks by this factor per phase
 	auctionMaxBids = 16   // bid budget per row and phase; past it JV starts from the auction's state
+	warmMaxBids    = 48   // the same after a coarse start, where rows extend their lists instead of warring
 )
 
 // cheapestRows fills and returns column j's colCandidates cheapest costs and
