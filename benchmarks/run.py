@@ -359,13 +359,17 @@ def fit_zuko(kind):
     return fit
 
 
-def fit_iterflow(method):
+def fit_iterflow(method, config=None):
+    """An iterflow contender: `ifbench fit -method method` with the settings of
+    benchmarks/configs/<config or method>.yaml when that file exists."""
+    config = config or method
+
     def fit(tr, va, te, budget, nsamp, split_dir=None, ifbench=None, work=None):
-        out = os.path.join(work, f"iterflow-{method}")
+        out = os.path.join(work, f"iterflow-{config}")
         t0 = time.time()
         cmd = [ifbench, "fit", "-split", split_dir, "-method", method, "-budget", str(budget),
                "-seed", str(SEED), "-samples", str(nsamp), "-rtol", str(TOL), "-atol", str(TOL), "-out", out]
-        conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", f"{method}.yaml")
+        conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", f"{config}.yaml")
         if os.path.exists(conf):  # the benchmark's settings of this method (benchmarks/configs)
             cmd += ["-config", conf]
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -373,7 +377,7 @@ def fit_iterflow(method):
             raise RuntimeError(r.stderr.strip())
         res = json.loads(r.stdout)
         smp = np.load(os.path.join(out, "samples.npy"))
-        log(f"    iterflow {method}: {time.time() - t0:.1f} s in all")
+        log(f"    iterflow {config}: {time.time() - t0:.1f} s in all")
         return dict(settings=res["settings"], train_seconds=res["train_seconds"], test_nll=res["test_nll"],
                     test_nll_se=res["test_nll_se"], nll_seconds=res["nll_seconds"], nfe=res["nll_nfe"],
                     samples=smp, sample_seconds=res["sample_seconds"], sample_nfe=res["sample_nfe"],
@@ -384,7 +388,7 @@ def fit_iterflow(method):
 
 def contenders():
     return [("iterflow LFM", fit_iterflow("lfm")), ("iterflow OT-CFM", fit_iterflow("otcfm")),
-            ("iterflow I-CFM", fit_iterflow("cfm")),
+            ("iterflow I-CFM", fit_iterflow("cfm")), ("iterflow I-CFM small", fit_iterflow("cfm", "cfm-small")),
             ("torchcfm OT-CFM", fit_torchcfm("ot")), ("torchcfm I-CFM", fit_torchcfm("i")),
             ("flow_matching CondOT", fit_flow_matching), ("zuko NSF", fit_zuko("nsf")),
             ("zuko MAF", fit_zuko("maf")), ("sklearn GMM", fit_gmm), ("sklearn KDE", fit_kde)]
@@ -608,9 +612,10 @@ def summary(table):
 
 def markdown(res):
     m = res["setup"]
+    env = m.get("env", os.environ)  # recorded at the start (older files: the environment now)
     L = [f"# iterflow side-by-side benchmark ({m['mode']} mode)", "",
          f"Machine: {res['machine']['cpu']}, {res['machine']['cores']} cores; torch threads 2, GOMAXPROCS "
-         f"{os.environ.get('GOMAXPROCS', 'default')}, OPENBLAS_NUM_THREADS {os.environ.get('OPENBLAS_NUM_THREADS', '?')}. "
+         f"{env.get('GOMAXPROCS', 'default')}, OPENBLAS_NUM_THREADS {env.get('OPENBLAS_NUM_THREADS', '?')}. "
          f"Load average at start {res['versions']['load_average_at_start'][0]:.1f} (other jobs share the machine: "
          "times are indicative).",
          f"Versions: iterflow {res['versions']['iterflow_commit']}, {res['versions']['go']}, torch "
@@ -625,6 +630,8 @@ def markdown(res):
          "scale (data-unit NLL = standardized NLL + Σ log std; both in the JSON). Started "
          f"{m['started']}; {m['seconds']:.0f} s of wall clock when this file was written (it is rewritten after "
          "every row).", ""]
+    for note in res.get("notes", []):  # rows rerun or added after the run (benchmarks/merge_rows.py)
+        L += [note, ""]
     if res.get("table"):
         L += ["| dataset | contender | test NLL | MMD² | sliced W2 | train s | NLL s (NFE) | sample s (NFE) | "
               "LL points/s | settings |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -692,7 +699,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     res = dict(setup=dict(mode=args.mode, budget=cfg["budget"], samples=cfg["samples"], seed=SEED, tol=TOL,
-                          repeat=cfg["repeat"],
+                          repeat=cfg["repeat"], env={k: os.environ[k] for k in ("GOMAXPROCS", "OPENBLAS_NUM_THREADS")
+                                                     if k in os.environ},
                           datasets=cfg["datasets"], started=datetime.datetime.now().isoformat(timespec="seconds")),
                machine=machine(), versions=versions(args))
     sections = (args.sections or ("table" if args.mode == "protocol" else "table,lspeed,tspeed")).split(",")
