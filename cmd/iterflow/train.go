@@ -67,6 +67,9 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 					return err
 				}
 			}
+			for _, w := range unusedMethodFlags(cmd.Flags(), cfg.Method) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "iterflow: "+w)
+			}
 			log, prog, count := reporters(cmd)
 			opt := ropt
 			opt.Log, opt.Progress, opt.Counter, opt.Version, opt.Overwrite, opt.Resume = log, prog, count, version, force, resume != ""
