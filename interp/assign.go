@@ -94,9 +94,11 @@ func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {
 //     Solve itself (recursively, 1024 → 512 → 256 → 128), its row duals
 //     are extended to every column by the c-transform (see coarseDuals),
 //     each row's candidates become its k columns of least reduced cost
-//     c_ij − v_j (see reselect; this pass replaces step 1 and checks the
-//     matrix for NaN and ±Inf), and a forward auction with ε-scaling runs
-//     from those potentials. Every column off row i's list then has
+//     c_ij − v_j (see reselect and selectRow: one fused pass per row;
+//     this pass replaces step 1 and checks the matrix for NaN and ±Inf),
+//     and a forward auction with ε-scaling (a factor 8 per phase; on the
+//     coarse levels, whose duals are only a start, the last ε is 4×
+//     coarser) runs from those potentials. Every column off row i's list then has
 //     reduced cost ≥ redThr[i] (prices only decrease), so a bidding row
 //     whose best listed reduced cost exceeds redThr[i] + ε rescans its full
 //     row for the columns of least reduced cost (see extendRow: one fused
@@ -157,6 +159,33 @@ func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {
 // costs about a quarter of the next), the shortest-path searches and the
 // dense check under 10%. Plain dense JV takes 145–350 ms.
 //
+// Two goroutines (n ≥ parMinN = 512): the O(n²) passes that are
+// independent per row or per column — the reselect pass, the c-transform
+// of coarseDuals, the dense check's scan and the nearest-neighbour
+// candidate pass — run in two halves, each with its own scratch buffers
+// and writing only its own rows or columns; sums and flags are merged in
+// row order afterwards, so perm, total and duals are bitwise the same as
+// on one goroutine (see split). The auction, the shortest-path searches and
+// the repairs stay sequential. With them, a fused one-pass selectRow, and
+// the warm auction's factor 8 per phase (4 before) with a 4× coarser last ε
+// on the coarse levels, BenchmarkAssignmentSequence at n = 1024 (best of
+// five back-to-back runs of old and new binaries, load average 1.3–2.6
+// with another process holding about one core) went from 32.6 to 30.1 ms
+// per solve on moons, 30.9 to 26.8 on 8gaussians, 29.3 to 27.3 on
+// checkerboard, 28.6 to 24.8 on rose, 30.8 to 26.2 on 2spirals, 37.6 to
+// 30.8 on the Gaussian, 15.6 to 12.8 on random clouds, 23.0 to 17.6 and
+// 22.5 to 18.3 on the d = 11 and 43 mixtures; n = 256 is unchanged (2.4–4.6
+// ms); at n = 4096 moons went from 0.52 to 0.46 s, the Gaussian from 0.66
+// to 0.57 s, random clouds from 0.13 to 0.10 s. The profile at n = 1024 is
+// now dominated by the sequential auction: its row rescans about 37% of a
+// solve (memory-bound: one cost row per rescan), its bids 25%, the reselect
+// pass 13%, the dense check 2%. Tried and dropped as slower: a reserve of
+// each row's 4k least reduced costs that rescans read before the full row
+// (it served 63% of them, but the larger selections cost more than that
+// saved), per-row minima over blocks of 8 columns to skip blocks in a
+// rescan, a smaller first warm ε (20–60% slower), and wider lists after a
+// rescan.
+//
 // The zero value is ready to use; its workspace is kept between calls, so
 // Solve allocates nothing after the first call for a given n unless a later
 // call needs longer candidate lists than any before. An Assigner is not safe
@@ -208,13 +237,12 @@ type Assigner struct {
 	widened       int  // rows switched to their full row
 	denseFallback bool // the sparse phase was abandoned for solveDense
 	bids          int  // auction bids made
-	extended      int  // auction: rows whose candidates were reselected on the full row
+	extended      int  // auction: rows whose candidates were reselected (extendRow)
 	multiscale    bool // the solve started from the coarse problem
 	auctioned     bool // the auction finished all its phases
 
 	// Coarse start (n ≥ coarseMinN).
 	scale     float64   // the auction's cost scale (mean candidate spread)
-	redRow    []float64 // reselect: one row of reduced costs
 	redThr    []float64 // reselect: every non-candidate column j of row i has c_ij − v_j ≥ redThr[i]
 	redSpread []float64 // reselect: the spread of row i's reduced costs on its list
 	bound     bool      // redThr holds (candidates by reduced cost; v only decreases since)
@@ -233,6 +261,14 @@ type Assigner struct {
 	// coarseMinN. See solve.
 	warRate float64
 	solves  int
+
+	// Two-goroutine passes (see split).
+	ps       [2]passScratch // each half's scratch
+	par      passState      // the pass the second goroutine runs
+	viol     []bool         // dense check: row i has a violated reduced cost
+	checkTol float64        // dense check: the rounding tolerance
+	serial   bool           // tests: run every pass on one goroutine
+	isCoarse bool           // solves another Assigner's coarse problem (only its duals are used)
 
 	solved bool
 }
@@ -320,6 +356,11 @@ func (a *Assigner) grow(n, k int) {
 	if cap(a.scratch) < 4*k {
 		a.scratch = make([]float64, 4*k)
 	}
+	if cap(a.viol) < n {
+		a.viol = make([]bool, n)
+	}
+	a.viol = a.viol[:n]
+	a.growScratch(n, k)
 	a.n, a.k = n, k
 }
 
@@ -1205,7 +1246,8 @@ func (a *Assigner) repair(cost []float64) int {
 		u[i] = cost[i*n+j] - v[j]
 		scale = max(scale, math.Abs(u[i]), math.Abs(v[j]))
 	}
-	tol := 1e-12 * scale
+	a.checkTol = 1e-12 * scale
+	a.split(passCheck, cost, n)
 	nfree := 0
 	defer func() { a.checkAll = false }()
 	for i := 0; i < n; i++ {
@@ -1216,7 +1258,10 @@ func (a *Assigner) repair(cost []float64) int {
 			continue
 		}
 		a.dirty[i] = false
-		thr := u[i] - tol
+		if !a.viol[i] { // checkRows found none
+			continue
+		}
+		thr := u[i] - a.checkTol
 		row := cost[i*n : (i+1)*n]
 		marked := false
 		grown := false
@@ -1261,6 +1306,38 @@ func (a *Assigner) repair(cost []float64) int {
 	return nfree
 }
 
+// checkRows sets viol[i], for the rows i in [lo, hi) that the dense check
+// scans (not dense, and checkAll or dirty), to whether some reduced cost
+// cost[i, j] − u_i − v_j is below −checkTol, and to false for the others.
+// It stops at a row's first violation; repair collects them all.
+func (a *Assigner) checkRows(cost []float64, lo, hi int) {
+	n := a.n
+	u, v := a.u, a.v
+	for i := lo; i < hi; i++ {
+		a.viol[i] = false
+		if a.dense[i] || !(a.checkAll || a.dirty[i]) {
+			continue
+		}
+		thr := u[i] - a.checkTol
+		row := cost[i*n : (i+1)*n]
+		row = row[:len(v)]
+		j := 0
+		for ; j+4 <= len(row); j += 4 {
+			c := row[j : j+4 : j+4]
+			w := v[j : j+4 : j+4]
+			if c[0]-w[0] < thr || c[1]-w[1] < thr || c[2]-w[2] < thr || c[3]-w[3] < thr {
+				a.viol[i] = true
+				break
+			}
+		}
+		for ; j < len(row) && !a.viol[i]; j++ {
+			if row[j]-v[j] < thr {
+				a.viol[i] = true
+			}
+		}
+	}
+}
+
 // Duals writes the dual potentials of the last Solve: u (length n, one per
 // row) and v (length n, one per column) satisfy cost[i, j] ≥ u[i] + v[j] for
 // all i, j (up to rounding) with equality on the assignment, so Σu + Σv equals
@@ -1283,7 +1360,13 @@ func (a *Assigner) Duals(u, v []float64) error {
 // (q < s), by insertion into a sorted prefix: a guess of a row's k-th
 // smallest cost from a strided sample.
 func (a *Assigner) sampleThreshold(row []float64, s, stride, t int) float64 {
-	sk := a.sampK[:t+1]
+	return sampleOrder(a.sampK, row, s, stride, t)
+}
+
+// sampleOrder is sampleThreshold with the sorted prefix in sk (length ≥
+// t+1).
+func sampleOrder(sk, row []float64, s, stride, t int) float64 {
+	sk = sk[:t+1]
 	for q := range sk {
 		sk[q] = math.Inf(1)
 	}

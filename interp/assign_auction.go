@@ -183,15 +183,21 @@ func (a *Assigner) auctionStart() int {
 
 // runAuction runs auction with ε measured in units of the mean spread
 // between a row's cheapest and k-th cheapest candidate (the cost scale of the
-// candidate graph). It returns false, running nothing, if that spread is not
-// positive and finite (ties everywhere, or costs too large to subtract).
+// candidate graph); after a coarse start (warm) with the warm settings, and
+// a coarser last ε when this Assigner solves a coarse level. It returns
+// false, running nothing, if that spread is not positive and finite (ties
+// everywhere, or costs too large to subtract).
 func (a *Assigner) runAuction(cost []float64, warm bool) bool {
 	if warm {
 		s := a.scale
 		if !(s > 0) || math.IsInf(s, 0) {
 			return false
 		}
-		return a.auction(cost, auctionEps0*s, auctionEpsEnd*s, auctionTheta, warmMaxBids*a.n, true)
+		end := warmEpsEnd * s
+		if a.isCoarse {
+			end *= coarseEpsEndFactor
+		}
+		return a.auction(cost, warmEps0*s, end, warmTheta, warmMaxBids*a.n, true)
 	}
 	s := 0.0
 	for i, t := range a.rowThr {
@@ -219,20 +225,126 @@ func (a *Assigner) runAuction(cost []float64, warm bool) bool {
 // column minimum (solveDense recomputes that). It returns false if the
 // matrix holds a NaN or ±Inf.
 func (a *Assigner) fastCandidates(cost []float64) bool {
+	n := a.n
+	a.split(passCandidates, cost, n)
+	if !a.splitOK() {
+		return false
+	}
+	// Column side: in-degrees and least candidate costs.
+	deg, colMin, colArg := a.matches, a.colMin, a.colArg
+	for j := range deg {
+		deg[j], colMin[j], colArg[j] = 0, math.Inf(1), -1
+	}
+	for i := 0; i < n; i++ {
+		cs := a.adjC[i]
+		for e, j := range a.adjJ[i] {
+			deg[j]++
+			if cs[e] < colMin[j] {
+				colMin[j], colArg[j] = cs[e], int32(i)
+			}
+		}
+	}
+	for j := 0; j < n; j++ {
+		if deg[j] >= 2 {
+			continue
+		}
+		bc, br := a.cheapestRows(cost, n, j)
+		for q, r := range br {
+			if r < 0 {
+				continue
+			}
+			c := bc[q]
+			if c < a.rowThr[r] || (c == a.rowThr[r] && slices.Contains(a.adjJ[r], int32(j))) {
+				continue
+			}
+			a.adjJ[r] = append(a.adjJ[r], int32(j))
+			a.adjC[r] = append(a.adjC[r], c)
+			if c < colMin[j] {
+				colMin[j], colArg[j] = c, r
+			}
+		}
+	}
+	return true
+}
+
+// denseColumnMinima sets colMin/colArg to the minimum of each column of the
+// whole matrix and a row attaining it.
+func (a *Assigner) denseColumnMinima(cost []float64) {
+	n := a.n
+	colMin, colArg := a.colMin, a.colArg
+	copy(colMin, cost[:n])
+	for j := range colArg {
+		colArg[j] = 0
+	}
+	for i := 1; i < n; i++ {
+		row := cost[i*n : (i+1)*n]
+		row = row[:len(colMin)]
+		for j, c := range row {
+			if c < colMin[j] {
+				colMin[j], colArg[j] = c, int32(i)
+			}
+		}
+	}
+}
+
+// Auction settings, tuned on 2D Gaussian point clouds at n = 1024 and 4096;
+// the warm ones (after a coarse start) on N(0, I) to the OT-CFM toy targets
+// at n = 1024 (BenchmarkAssignmentSequence; a factor 8 per phase and a 4×
+// coarser last ε on the coarse levels measured about 5% faster than 4 and
+// 1×, a smaller first ε 20–60% slower).
+const (
+	auctionMinN        = 64   // smaller problems skip the auction
+	auctionEps0        = 1    // first ε, in units of the mean k-th candidate cost
+	auctionEpsEnd      = 0.01 // last ε, same units
+	auctionTheta       = 4    // ε shrinks by this factor per phase
+	auctionMaxBids     = 16   // bid budget per row and phase; past it JV starts from the auction's state
+	warmMaxBids        = 48   // the same after a coarse start, where rows extend their lists instead of warring
+	warmEps0           = 1    // first ε after a coarse start, in units of the mean spread of the reduced costs on the lists
+	warmEpsEnd         = 0.01 // last ε after a coarse start, same units
+	warmTheta          = 8    // ε shrinks by this factor per phase after a coarse start
+	coarseEpsEndFactor = 4    // a coarse level (only its duals are used) ends at this multiple of warmEpsEnd
+)
+
+// cheapestRows fills and returns column j's colCandidates cheapest costs and
+// their rows (cost ascending; row −1 where the column has fewer rows).
+func (a *Assigner) cheapestRows(cost []float64, n, j int) ([]float64, []int32) {
+	const m = colCandidates
+	bc, br := a.colBestC[j*m:j*m+m], a.colBestR[j*m:j*m+m]
+	for q := range bc {
+		bc[q], br[q] = math.Inf(1), -1
+	}
+	for i := 0; i < n; i++ {
+		c := cost[i*n+j]
+		if c < bc[m-1] {
+			p := m - 1
+			for p > 0 && bc[p-1] > c {
+				bc[p], br[p] = bc[p-1], br[p-1]
+				p--
+			}
+			bc[p], br[p] = c, int32(i)
+		}
+	}
+	return bc, br
+}
+
+// fastCandidateRows is fastCandidates' per-row selection for the rows in
+// [lo, hi), with the calling half's scratch ps. It returns false if one of
+// those rows holds a NaN or ±Inf.
+func (a *Assigner) fastCandidateRows(cost []float64, lo, hi int, ps *passScratch) bool {
 	n, k := a.n, a.k
 	nb := 4 * k
-	bk, bj := a.bufK[:nb+4], a.bufJ[:nb+4]
+	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
 	const s = 64
 	stride := n / s
 	t := 2 * k * s / n
 	useGuess := stride >= 2 && t < s
 	var z0, z1, z2, z3 float64 // Σ c·0: NaN iff some c is NaN or ±Inf
-	for i := 0; i < n; i++ {
+	for i := lo; i < hi; i++ {
 		a.dense[i] = false
 		row := cost[i*n : (i+1)*n]
 		thr := math.Inf(1)
 		if useGuess {
-			thr = a.sampleThreshold(row, s, stride, t)
+			thr = sampleOrder(ps.samp, row, s, stride, t)
 		}
 		cnt := 0
 		j := 0
@@ -293,91 +405,5 @@ func (a *Assigner) fastCandidates(cost []float64) bool {
 		}
 		a.setCandidates(i, thr, bj[:cnt], bk[:cnt])
 	}
-	// Column side: in-degrees and least candidate costs.
-	deg, colMin, colArg := a.matches, a.colMin, a.colArg
-	for j := range deg {
-		deg[j], colMin[j], colArg[j] = 0, math.Inf(1), -1
-	}
-	for i := 0; i < n; i++ {
-		cs := a.adjC[i]
-		for e, j := range a.adjJ[i] {
-			deg[j]++
-			if cs[e] < colMin[j] {
-				colMin[j], colArg[j] = cs[e], int32(i)
-			}
-		}
-	}
-	for j := 0; j < n; j++ {
-		if deg[j] >= 2 {
-			continue
-		}
-		bc, br := a.cheapestRows(cost, n, j)
-		for q, r := range br {
-			if r < 0 {
-				continue
-			}
-			c := bc[q]
-			if c < a.rowThr[r] || (c == a.rowThr[r] && slices.Contains(a.adjJ[r], int32(j))) {
-				continue
-			}
-			a.adjJ[r] = append(a.adjJ[r], int32(j))
-			a.adjC[r] = append(a.adjC[r], c)
-			if c < colMin[j] {
-				colMin[j], colArg[j] = c, r
-			}
-		}
-	}
 	return true
-}
-
-// denseColumnMinima sets colMin/colArg to the minimum of each column of the
-// whole matrix and a row attaining it.
-func (a *Assigner) denseColumnMinima(cost []float64) {
-	n := a.n
-	colMin, colArg := a.colMin, a.colArg
-	copy(colMin, cost[:n])
-	for j := range colArg {
-		colArg[j] = 0
-	}
-	for i := 1; i < n; i++ {
-		row := cost[i*n : (i+1)*n]
-		row = row[:len(colMin)]
-		for j, c := range row {
-			if c < colMin[j] {
-				colMin[j], colArg[j] = c, int32(i)
-			}
-		}
-	}
-}
-
-// Auction settings, tuned on 2D Gaussian point clouds at n = 1024 and 4096.
-const (
-	auctionMinN    = 64   // smaller problems skip the auction
-	auctionEps0    = 1    // first ε, in units of the mean k-th candidate cost
-	auctionEpsEnd  = 0.01 // last ε, same units
-	auctionTheta   = 4    // ε shrinks by this factor per phase
-	auctionMaxBids = 16   // bid budget per row and phase; past it JV starts from the auction's state
-	warmMaxBids    = 48   // the same after a coarse start, where rows extend their lists instead of warring
-)
-
-// cheapestRows fills and returns column j's colCandidates cheapest costs and
-// their rows (cost ascending; row −1 where the column has fewer rows).
-func (a *Assigner) cheapestRows(cost []float64, n, j int) ([]float64, []int32) {
-	const m = colCandidates
-	bc, br := a.colBestC[j*m:j*m+m], a.colBestR[j*m:j*m+m]
-	for q := range bc {
-		bc[q], br[q] = math.Inf(1), -1
-	}
-	for i := 0; i < n; i++ {
-		c := cost[i*n+j]
-		if c < bc[m-1] {
-			p := m - 1
-			for p > 0 && bc[p-1] > c {
-				bc[p], br[p] = bc[p-1], br[p-1]
-				p--
-			}
-			bc[p], br[p] = c, int32(i)
-		}
-	}
-	return bc, br
 }

@@ -19,20 +19,18 @@ const coarseMinN = 256
 // returns false if some c_ij − v_j is NaN or ±Inf.
 func (a *Assigner) reselect(cost []float64) bool {
 	n := a.n
-	if cap(a.redRow) < n {
-		a.redRow = make([]float64, n)
+	if cap(a.redThr) < n {
 		a.redThr = make([]float64, n)
 		a.redSpread = make([]float64, n)
 	}
-	a.redRow, a.redThr, a.redSpread = a.redRow[:n], a.redThr[:n], a.redSpread[:n]
+	a.redThr, a.redSpread = a.redThr[:n], a.redSpread[:n]
+	a.split(passReselect, cost, n)
+	if !a.splitOK() {
+		return false
+	}
 	spread := 0.0
-	for i := 0; i < n; i++ {
-		a.dense[i] = false
-		lo, hi, ok := a.selectRow(cost, i)
-		if !ok {
-			return false
-		}
-		spread += hi - lo
+	for _, sp := range a.redSpread {
+		spread += sp // in row order, whatever the split
 	}
 	a.scale = spread / float64(n) // runAuction checks it
 	a.bound = true
@@ -60,39 +58,68 @@ func (a *Assigner) reselect(cost []float64) bool {
 }
 
 // selectRow sets row i's candidates to its k columns of least reduced cost
-// c_ij − v_j (a threshold guessed from a strided sample feeds a buffer of 4k
-// entries cut back by quickselect, as in fastCandidates) and redThr[i] to
-// the largest of those k reduced costs, below which no other column of the
-// row lies. It returns the least and largest reduced cost kept, and false if
-// some reduced cost of the row is NaN or ±Inf.
-func (a *Assigner) selectRow(cost []float64, i int) (lo, hi float64, ok bool) {
-	n, k, v := a.n, a.k, a.v
+// c_ij − v_j, redThr[i] to the largest of them (below which no other column
+// of the row lies) and redSpread[i] to their spread (largest − least). One
+// fused pass, unrolled by four, computes each c_ij − v_j and feeds those
+// below a threshold into a buffer of 4k entries (cut back to the k least by
+// quickselect when it fills); the threshold starts at an order statistic of
+// a strided sample of the row's reduced costs, placed so that about 2k
+// entries pass, and a row left with fewer than k is widened on the stored
+// row of reduced costs (rare). ps is the calling half's scratch. It returns
+// false if some reduced cost of the row is NaN or ±Inf (their sum times 0
+// is then NaN).
+func (a *Assigner) selectRow(cost []float64, i int, ps *passScratch) bool {
+	n, k := a.n, a.k
 	nb := 4 * k
-	bk, bj := a.bufK[:nb+4], a.bufJ[:nb+4]
-	r := a.redRow[:n]
+	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
 	row := cost[i*n : (i+1)*n]
-	row = row[:len(r)]
-	v = v[:len(r)]
-	var z float64 // Σ r·0: NaN iff some c − v_j is NaN or ±Inf
-	for j, c := range row {
-		x := c - v[j]
-		r[j] = x
-		z += x * 0
-	}
-	if z != 0 {
-		return 0, 0, false
-	}
+	v := a.v[:len(row)]
 	const s = 64
 	stride := n / s
 	t := 2 * k * s / n
 	thr := math.Inf(1)
 	if stride >= 2 && t < s {
-		thr = a.sampleThreshold(r, s, stride, t)
+		thr = sampleReduced(ps.samp, row, v, s, stride, t)
 	}
 	cnt := 0
-	for j, c := range r {
-		if c < thr {
-			bk[cnt], bj[cnt] = c, int32(j)
+	var z0, z1, z2, z3 float64 // Σ x·0: NaN iff some x is NaN or ±Inf
+	j := 0
+	for ; j+4 <= len(row); j += 4 {
+		c := row[j : j+4 : j+4]
+		w := v[j : j+4 : j+4]
+		x0, x1, x2, x3 := c[0]-w[0], c[1]-w[1], c[2]-w[2], c[3]-w[3]
+		z0 += x0 * 0
+		z1 += x1 * 0
+		z2 += x2 * 0
+		z3 += x3 * 0
+		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
+			if x0 < thr {
+				bk[cnt], bj[cnt] = x0, int32(j)
+				cnt++
+			}
+			if x1 < thr {
+				bk[cnt], bj[cnt] = x1, int32(j+1)
+				cnt++
+			}
+			if x2 < thr {
+				bk[cnt], bj[cnt] = x2, int32(j+2)
+				cnt++
+			}
+			if x3 < thr {
+				bk[cnt], bj[cnt] = x3, int32(j+3)
+				cnt++
+			}
+			if cnt >= nb {
+				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+				cnt = k
+			}
+		}
+	}
+	for ; j < len(row); j++ {
+		x := row[j] - v[j]
+		z0 += x * 0
+		if x < thr {
+			bk[cnt], bj[cnt] = x, int32(j)
 			cnt++
 			if cnt >= nb {
 				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
@@ -100,25 +127,58 @@ func (a *Assigner) selectRow(cost []float64, i int) (lo, hi float64, ok bool) {
 			}
 		}
 	}
-	cnt = widenCandidates(r, bk, bj, cnt, k, nb, thr, func(lo float64) float64 { return lo + 4*math.Abs(lo) + 1 })
+	if z0+z1+z2+z3 != 0 {
+		return false
+	}
+	if cnt < k {
+		r := ps.red[:len(row)]
+		for j, c := range row {
+			r[j] = c - v[j]
+		}
+		cnt = widenCandidates(r, bk, bj, cnt, k, nb, thr, func(lo float64) float64 { return lo + 4*math.Abs(lo) + 1 })
+	}
 	if cnt > k {
 		selectSmallest(bk[:cnt], bj[:cnt], k)
 		cnt = k
 	}
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, x := range bk[:cnt] {
+	ka := cnt
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range bk[:ka] {
 		lo, hi = min(lo, x), max(hi, x)
 	}
 	a.redThr[i] = hi
 	a.redSpread[i] = hi - lo
-	js := a.adjJ[i][:cnt]
-	cs := a.adjC[i][:cnt]
+	js := a.adjJ[i][:ka]
+	cs := a.adjC[i][:ka]
 	a.adjJ[i], a.adjC[i] = js, cs
-	copy(js, bj[:cnt])
+	copy(js, bj[:ka])
 	for e, j := range js {
 		cs[e] = row[j]
 	}
-	return lo, hi, true
+	return true
+}
+
+// sampleReduced returns the (t+1)-th smallest of the s reduced costs
+// row[q·stride] − v[q·stride] (q < s), by insertion into the sorted prefix
+// sk[:t+1]: a guess of a row's k-th least reduced cost from a strided
+// sample. NaN entries are skipped (the caller's pass reports them).
+func sampleReduced(sk, row, v []float64, s, stride, t int) float64 {
+	sk = sk[:t+1]
+	for q := range sk {
+		sk[q] = math.Inf(1)
+	}
+	for q := 0; q < s; q++ {
+		c := row[q*stride] - v[q*stride]
+		if c < sk[t] {
+			p := t
+			for p > 0 && sk[p-1] > c {
+				sk[p] = sk[p-1]
+				p--
+			}
+			sk[p] = c
+		}
+	}
+	return sk[t]
 }
 
 // extendRow replaces row i's candidates, during the auction, by its columns
@@ -126,23 +186,30 @@ func (a *Assigner) selectRow(cost []float64, i int) (lo, hi float64, ok bool) {
 // least reduced cost of the row and s the spread of its list at the last
 // selection, or its k least if more. The caller has found r1, the least
 // reduced cost on the current list, above redThr[i] (so m ≥ redThr[i] and
-// m ≤ r1): one fused pass keeps the entries below r1 + s in a buffer of 4k
-// (cut back to the k least by quickselect when it fills), and the buffer is
-// then cut to m + s. redThr[i] becomes the bound that the columns left off
-// do not go below. The reduced costs are finite (reselect checked them).
+// m ≤ r1): one fused pass, unrolled by four, keeps the entries below
+// r1 + s in a buffer of 4k (cut back to the k least by quickselect when it
+// fills), and the buffer is then cut to m + s (see takeList). redThr[i]
+// becomes the bound that the columns left off do not go below. The
+// reduced costs are finite (reselect checked them).
 func (a *Assigner) extendRow(cost []float64, i int, r1 float64) {
 	n, k := a.n, a.k
 	row := cost[i*n : (i+1)*n]
 	v := a.v[:len(row)]
+	// A list of near-duplicate columns (a target batch with repeated
+	// points) has almost no spread; the floor of 1e-6 of the cost scale
+	// keeps such a row from rescanning at every bid.
 	sp := a.redSpread[i]
-	if !(sp > 0) {
+	if !(sp > 1e-6*a.scale) {
 		sp = a.scale
 	}
 	thr := r1 + sp
+	if !(thr > r1) {
+		thr = math.Nextafter(r1, math.Inf(1)) // keep the column at r1
+	}
 	nb := 4 * k
-	bk, bj := a.bufK[:nb+4], a.bufJ[:nb+4]
+	ps := &a.ps[0] // the auction runs on one goroutine
+	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
 	cnt := 0
-	m := math.Inf(1)
 	j := 0
 	for ; j+4 <= len(row); j += 4 {
 		c := row[j : j+4 : j+4]
@@ -181,15 +248,24 @@ func (a *Assigner) extendRow(cost []float64, i int, r1 float64) {
 			}
 		}
 	}
-	for _, x := range bk[:cnt] {
-		if x < m {
-			m = x
-		}
+	a.takeList(cost, i, bk[:cnt], bj[:cnt], thr, sp)
+}
+
+// takeList sets row i's candidates, in extendRow, from the buffer bk, bj of
+// reduced costs and columns that holds every column of the row below thr:
+// the entries below min(thr, m + sp), m the least of them, or the k least
+// if more; redThr[i] becomes the cut.
+func (a *Assigner) takeList(cost []float64, i int, bk []float64, bj []int32, thr, sp float64) {
+	k := a.k
+	m := math.Inf(1)
+	for _, x := range bk {
+		m = min(m, x)
 	}
-	if t := m + sp; t < thr {
+	cnt := len(bk)
+	if t := m + sp; t < thr && t > m {
 		thr = t
 		w := 0
-		for e, x := range bk[:cnt] {
+		for e, x := range bk {
 			if x < thr {
 				bk[w], bj[w] = x, bj[e]
 				w++
@@ -202,12 +278,13 @@ func (a *Assigner) extendRow(cost []float64, i int, r1 float64) {
 		cnt = k
 	}
 	a.redThr[i] = thr
+	n := a.n
 	js := a.adjJ[i][:cnt]
 	cs := a.adjC[i][:cnt]
 	a.adjJ[i], a.adjC[i] = js, cs
 	copy(js, bj[:cnt])
 	for e, j := range js {
-		cs[e] = row[j]
+		cs[e] = cost[i*n+int(j)]
 	}
 }
 
@@ -244,20 +321,31 @@ func (a *Assigner) coarseDuals(cost []float64, m int) bool {
 		}
 	}
 	c := a.coarse
+	c.serial, c.isCoarse = a.serial, true
 	if _, err := c.solve(sub, m, a.coarseP[:m], candidatesPerRow(m)); err != nil {
 		return false
 	}
-	v := a.v
+	a.split(passCTransform, cost, n)
+	return true
+}
+
+// cTransform sets v_j = min over the coarse rows r of c_rj − u_r for the
+// columns j in [lo, hi) (the c-transform of the coarse row potentials in
+// a.coarse.u; see coarseDuals). The minimum is exact, so the result does
+// not depend on how the columns are split.
+func (a *Assigner) cTransform(cost []float64, lo, hi int) {
+	n := a.n
+	v := a.v[lo:hi]
 	for j := range v {
 		v[j] = math.Inf(1)
 	}
-	for p, i := range idx {
-		row := cost[i*n : (i+1)*n]
+	cu := a.coarse.u
+	for p, i := range a.coarseI[:len(a.coarse.u)] {
+		row := cost[i*n+lo : i*n+hi]
 		row = row[:len(v)]
-		up := c.u[p]
+		up := cu[p]
 		for j, x := range row {
 			v[j] = min(v[j], x-up)
 		}
 	}
-	return true
 }
