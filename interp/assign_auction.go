@@ -356,22 +356,7 @@ func (a *Assigner) fastCandidateRows(cost []float64, lo, hi int, ps *passScratch
 			z2 += c2 * 0
 			z3 += c3 * 0
 			if c0 < thr || c1 < thr || c2 < thr || c3 < thr {
-				if c0 < thr {
-					bk[cnt], bj[cnt] = c0, int32(j)
-					cnt++
-				}
-				if c1 < thr {
-					bk[cnt], bj[cnt] = c1, int32(j+1)
-					cnt++
-				}
-				if c2 < thr {
-					bk[cnt], bj[cnt] = c2, int32(j+2)
-					cnt++
-				}
-				if c3 < thr {
-					bk[cnt], bj[cnt] = c3, int32(j+3)
-					cnt++
-				}
+				cnt = appendBelow(bk, bj, cnt, j, c0, c1, c2, c3, thr)
 				if cnt >= nb {
 					thr = selectSmallest(bk[:cnt], bj[:cnt], k)
 					cnt = k

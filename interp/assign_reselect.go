@@ -93,22 +93,7 @@ func (a *Assigner) selectRow(cost []float64, i int, ps *passScratch) bool {
 		z2 += x2 * 0
 		z3 += x3 * 0
 		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
-			if x0 < thr {
-				bk[cnt], bj[cnt] = x0, int32(j)
-				cnt++
-			}
-			if x1 < thr {
-				bk[cnt], bj[cnt] = x1, int32(j+1)
-				cnt++
-			}
-			if x2 < thr {
-				bk[cnt], bj[cnt] = x2, int32(j+2)
-				cnt++
-			}
-			if x3 < thr {
-				bk[cnt], bj[cnt] = x3, int32(j+3)
-				cnt++
-			}
+			cnt = appendBelow(bk, bj, cnt, j, x0, x1, x2, x3, thr)
 			if cnt >= nb {
 				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
 				cnt = k
@@ -216,22 +201,7 @@ func (a *Assigner) extendRow(cost []float64, i int, r1 float64) {
 		w := v[j : j+4 : j+4]
 		x0, x1, x2, x3 := c[0]-w[0], c[1]-w[1], c[2]-w[2], c[3]-w[3]
 		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
-			if x0 < thr {
-				bk[cnt], bj[cnt] = x0, int32(j)
-				cnt++
-			}
-			if x1 < thr {
-				bk[cnt], bj[cnt] = x1, int32(j+1)
-				cnt++
-			}
-			if x2 < thr {
-				bk[cnt], bj[cnt] = x2, int32(j+2)
-				cnt++
-			}
-			if x3 < thr {
-				bk[cnt], bj[cnt] = x3, int32(j+3)
-				cnt++
-			}
+			cnt = appendBelow(bk, bj, cnt, j, x0, x1, x2, x3, thr)
 			if cnt >= nb {
 				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
 				cnt = k
@@ -348,4 +318,28 @@ func (a *Assigner) cTransform(cost []float64, lo, hi int) {
 			v[j] = min(v[j], x-up)
 		}
 	}
+}
+
+// appendBelow appends to bk, bj (from index cnt) those of the four values
+// x0…x3, at columns j…j+3, that are below thr, and returns the new count.
+// The candidate scans call it only for a group with some value below thr,
+// so the test of the common case stays in their loops.
+func appendBelow(bk []float64, bj []int32, cnt, j int, x0, x1, x2, x3, thr float64) int {
+	if x0 < thr {
+		bk[cnt], bj[cnt] = x0, int32(j)
+		cnt++
+	}
+	if x1 < thr {
+		bk[cnt], bj[cnt] = x1, int32(j+1)
+		cnt++
+	}
+	if x2 < thr {
+		bk[cnt], bj[cnt] = x2, int32(j+2)
+		cnt++
+	}
+	if x3 < thr {
+		bk[cnt], bj[cnt] = x3, int32(j+3)
+		cnt++
+	}
+	return cnt
 }
