@@ -592,7 +592,8 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 			return br, err
 		}
 	}
-	validate(cfg.Iters)
+	br.Steps = op.stepsDone(first, &br.LossCurve, &br.FinalLoss)
+	validate(br.Steps)
 	br.ValLoss = op.finish(val != nil)
 	return br, nil
 }

@@ -213,6 +213,9 @@ type JKOBlockResult struct {
 	// step they come from (NaN and −1 without validation data).
 	ValLoss  float64 `json:"val_loss"`
 	BestStep int     `json:"best_step"`
+	// Steps is the number of training steps taken: the configured count,
+	// or fewer when a time budget stopped the block.
+	Steps int `json:"steps"`
 	// V, Div and W2 are the three loss terms of the kept weights on the whole
 	// training pool, means over samples in nats: V = E|x(1)|²/2,
 	// Div = E ∫₀¹ div f dt (FD Hutchinson, fixed probes; the log-det of the
@@ -537,12 +540,12 @@ func (tr *jkoTrainer) pass(name string, stages []jkoStage, stopTol float64) ([]T
 		before := append([]float64(nil), pool...)
 		pst, err := blk.Push(tr.ctx, pool, n, popt)
 		if err != nil {
-			return nil, p, fmt.Errorf("jko: %s pass, block %d: pushing the training pool: %w", name, len(fields), err)
+			return nil, p, pushError("jko: "+name+" pass", len(fields), "training", err)
 		}
 		br.PushNFE = pst.NFE
 		if nv > 0 {
 			if _, err := blk.Push(tr.ctx, vpool, nv, popt); err != nil {
-				return nil, p, fmt.Errorf("jko: %s pass, block %d: pushing the validation pool: %w", name, len(fields), err)
+				return nil, p, pushError("jko: "+name+" pass", len(fields), "validation", err)
 			}
 		}
 		var mv, nrm float64
@@ -659,7 +662,8 @@ func trainJKOBlock(ctx context.Context, f TrainableField, pool []float64, n int,
 			break
 		}
 	}
-	if err := validate(cfg.Iters); err != nil {
+	br.Steps = op.stepsDone(0, &br.LossCurve, &br.FinalLoss)
+	if err := validate(br.Steps); err != nil {
 		return br, err
 	}
 	br.ValLoss = op.finish(nv > 0)

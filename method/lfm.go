@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/iterflow/iterflow/dist"
@@ -75,6 +76,9 @@ type BlockResult struct {
 	// BestStep the step they come from (NaN and −1 without validation data).
 	ValLoss  float64 `json:"val_loss"`
 	BestStep int     `json:"best_step"`
+	// Steps is the number of training steps taken: the configured count,
+	// or fewer when a time budget stopped the block.
+	Steps int `json:"steps"`
 	// Movement is E|x − T(x)|² over the training pool (squared distance each
 	// point moved through the block) and RelMovement that divided by E|T(x)|².
 	Movement    float64 `json:"movement"`
@@ -160,22 +164,22 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		if dp != nil {
 			nfe, err := dp.push(ctx, blk, pool, n, d, pushOpt)
 			if err != nil {
-				return 0, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
+				return 0, pushError("lfm", k, "training", err)
 			}
 			if nv > 0 {
 				if _, err := dp.push(ctx, blk, vpool, nv, d, pushOpt); err != nil {
-					return 0, fmt.Errorf("lfm: block %d: pushing the validation pool: %w", k, err)
+					return 0, pushError("lfm", k, "validation", err)
 				}
 			}
 			return nfe, nil
 		}
 		pst, err := blk.Push(ctx, pool, n, pushOpt)
 		if err != nil {
-			return 0, fmt.Errorf("lfm: block %d: pushing the training pool: %w", k, err)
+			return 0, pushError("lfm", k, "training", err)
 		}
 		if nv > 0 {
 			if _, err := blk.Push(ctx, vpool, nv, pushOpt); err != nil {
-				return 0, fmt.Errorf("lfm: block %d: pushing the validation pool: %w", k, err)
+				return 0, pushError("lfm", k, "validation", err)
 			}
 		}
 		return pst.NFE, nil
@@ -368,7 +372,8 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 			return br, err
 		}
 	}
-	validate(cfg.Iters)
+	br.Steps = op.stepsDone(first, &br.LossCurve, &br.FinalLoss)
+	validate(br.Steps)
 	br.ValLoss = op.finish(val != nil)
 	return br, nil
 }
@@ -399,4 +404,16 @@ func (fv *fmValidation) loss(net *nn.MLP[float32], params []float32) float64 {
 	copy(fv.eval.Params(), params)
 	fv.eval.Forward(fv.fb.xt, fv.fb.t, fv.n, fv.fb.v)
 	return nn.MSELoss(fv.fb.v, fv.fb.target, nil, fv.n)
+}
+
+// pushError wraps the failure of pushing a pool through the trained block k
+// (0-based, as the package's other errors count). A solve
+// that blows up means the trained velocity field is unstable, which a lower
+// learning rate or gradient clipping usually cures, so the message says so.
+func pushError(prefix string, k int, pool string, err error) error {
+	hint := ""
+	if strings.Contains(err.Error(), "blows up") || strings.Contains(err.Error(), "not finite") {
+		hint = " (the trained velocity field is unstable: lower the learning rate, e.g. --lr, or clip the gradients, --clip)"
+	}
+	return fmt.Errorf("%s: block %d: pushing the %s pool: %w%s", prefix, k, pool, err, hint)
 }

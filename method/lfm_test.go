@@ -205,27 +205,55 @@ func TestLFMConfigErrors(t *testing.T) {
 	}
 }
 
-// A time budget per block ends training early for every trainer.
+// A time budget per block ends training early for every trainer, and the
+// result says so: Steps is the number of steps taken (not the configured
+// count), the kept weights' step is at most that, and the final loss is the
+// mean of the last steps even when they fill no whole loss-curve window
+// (LossEvery here is larger than any block gets to).
 func TestBlockSecondsStopsTraining(t *testing.T) {
 	x := make([]float64, 400)
 	for i := range x {
 		x[i] = float64(i%17)/8 - 1
 	}
-	o := Optim{Iters: 1 << 30, BatchSize: 32, LR: 1e-3, BlockSeconds: 0.2, Seed: 1}
+	val := x[:100]
+	const iters = 1 << 30
+	o := Optim{Iters: iters, BatchSize: 32, LR: 1e-3, BlockSeconds: 0.2, Seed: 1, LossEvery: 1 << 29, ValEvery: 1 << 29}
 	net := nn.Spec{Hidden: []int{8}, Act: nn.Tanh, Beta: 1}
+	check := func(name string, steps, best int, final float64, curve []float64) {
+		t.Helper()
+		if steps < 1 || steps >= iters {
+			t.Errorf("%s: Steps = %d, want between 1 and the budget's stop", name, steps)
+		}
+		if best != steps {
+			t.Errorf("%s: kept step %d, want the last step taken %d (validated once, at the end)", name, best, steps)
+		}
+		if len(curve) != 1 || final == 0 || math.IsNaN(final) || final != curve[0] {
+			t.Errorf("%s: final loss %g, curve %v: want one point, the mean loss of the %d steps", name, final, curve, steps)
+		}
+	}
 	start := time.Now()
-	if _, err := TrainLFM(context.Background(), x, 200, nil, 0, 2, LFMConfig{Optim: o, Gammas: []float64{0.1}, Net: net, Push: ode.Options{Method: ode.Euler, Steps: 1}}, nil); err != nil {
+	lfm, err := TrainLFM(context.Background(), x, 200, val, 50, 2, LFMConfig{Optim: o, Gammas: []float64{0.1}, Net: net, Push: ode.Options{Method: ode.Euler, Steps: 1}}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TrainMLE(context.Background(), x, 200, nil, 0, 2, MLEConfig{Optim: o, Blocks: 1, Net: net, RK4Steps: 1}, nil); err != nil {
+	b := lfm.Blocks[0]
+	check("lfm", b.Steps, b.BestStep, b.FinalLoss, b.LossCurve)
+	mle, err := TrainMLE(context.Background(), x, 200, val, 50, 2, MLEConfig{Optim: o, Blocks: 1, Net: net, RK4Steps: 1}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TrainFM(context.Background(), x, 200, nil, 0, 2, FMConfig{Optim: o, Net: net}, nil); err != nil {
+	check("mle", mle.Steps, mle.BestStep, mle.FinalLoss, mle.LossCurve)
+	fm, err := TrainFM(context.Background(), x, 200, val, 50, 2, FMConfig{Optim: o, Net: net}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TrainJKO(context.Background(), x, 200, nil, 0, 2, JKOConfig{Optim: o, Steps: []float64{0.5}, Net: net, Push: ode.Options{Method: ode.RK4, Steps: 1}}, nil); err != nil {
+	check("cfm", fm.Block.Steps, fm.Block.BestStep, fm.Block.FinalLoss, fm.Block.LossCurve)
+	jko, err := TrainJKO(context.Background(), x, 200, val, 50, 2, JKOConfig{Optim: o, Steps: []float64{0.5}, Net: net, Push: ode.Options{Method: ode.RK4, Steps: 1}}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	jb := jko.Blocks[0]
+	check("jko", jb.Steps, jb.BestStep, jb.FinalLoss, jb.LossCurve)
 	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("four trainers with a 0.2 s budget took %v", el)
 	}

@@ -153,6 +153,9 @@ type MLEResult struct {
 	// validation data).
 	ValNLL   float64
 	BestStep int
+	// Steps is the number of training steps taken: the configured count,
+	// or fewer when a time budget stopped the training.
+	Steps int
 	// Train holds the loss terms of the kept weights on the training set.
 	Train MLETerms
 	// Seconds is the wall time of training.
@@ -316,7 +319,8 @@ func TrainMLE(ctx context.Context, x []float64, n int, val []float64, nv, d int,
 			break
 		}
 	}
-	if err := validate(cfg.Iters); err != nil {
+	res.Steps = op.stepsDone(0, &res.LossCurve, &res.FinalLoss)
+	if err := validate(res.Steps); err != nil {
 		return nil, err
 	}
 	res.ValNLL = op.finish(nv > 0)

@@ -144,6 +144,9 @@ type blockOptim struct {
 	acc       float64
 	cnt       int
 	deadline  time.Time
+	// done is the number of steps completed (the 0-based step + 1 of the
+	// last endStep); a time budget can stop a block before iters.
+	done int
 }
 
 // newBlockOptim returns the optimizer state for params at the start of a
@@ -224,6 +227,20 @@ func (op *blockOptim) record(step int, loss float64) (float64, bool) {
 	return 0, false
 }
 
+// stepsDone returns the steps the block has completed, at least first (a
+// resumed block starts there), and closes the loss curve: the losses of a
+// last window shorter than lossEvery (a time budget stopped the block) make
+// its final point, so *last is the mean loss of the last steps taken.
+func (op *blockOptim) stepsDone(first int, curve *[]float64, last *float64) int {
+	if op.cnt > 0 {
+		m := op.acc / float64(op.cnt)
+		op.acc, op.cnt = 0, 0
+		*curve = append(*curve, m)
+		*last = m
+	}
+	return max(op.done, first)
+}
+
 // finish leaves the kept weights in params: the best validated ones when
 // validated, else the EMA average if any, else the last ones. It returns the
 // lowest validation loss, or NaN when not validated.
@@ -261,6 +278,7 @@ func checkLoss(step int, loss float64) error {
 // validate(step+1) when an intermediate validation is due, and reports
 // whether the block's time budget is spent (stop).
 func (op *blockOptim) endStep(step int, loss float64, prog Progress, curve *[]float64, last *float64, validate func(step int) error) (stop bool, err error) {
+	op.done = step + 1
 	prog.Step(loss)
 	if m, ok := op.record(step, loss); ok {
 		*curve = append(*curve, m)

@@ -172,3 +172,21 @@ type countRows struct{ total, done, starts, finishes int }
 func (c *countRows) Start(_ string, total int) { c.total = total; c.starts++ }
 func (c *countRows) Add(n int)                 { c.done += n }
 func (c *countRows) Finish()                   { c.finishes++ }
+
+func TestBudgetNote(t *testing.T) {
+	for _, c := range []struct {
+		steps []int
+		iters int
+		want  string
+	}{
+		{[]int{1000, 1000}, 1000, ""},
+		{[]int{33, 24, 23, 24}, 1000, "A time budget stopped training early: 33, 24, 23 and 24 of 1000 steps per block."},
+		{[]int{17}, 500, "A time budget stopped training early: 17 of 500 steps per block."},
+		{[]int{1000, 12}, 1000, "A time budget stopped training early: 1000 and 12 of 1000 steps per block."},
+		{nil, 1000, ""},
+	} {
+		if got := budgetNote(c.steps, c.iters); got != c.want {
+			t.Errorf("budgetNote(%v, %d) = %q, want %q", c.steps, c.iters, got, c.want)
+		}
+	}
+}

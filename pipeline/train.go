@@ -27,6 +27,10 @@ type trained struct {
 	lossEvery []int
 	// movement is E|x − T(x)|² per block of the final pass.
 	movement []float64
+	// steps are the training steps each block (reflow round; the jointly
+	// trained MLE chain) took: fewer than train.iters when a time budget
+	// stopped it.
+	steps []int
 	// headers and rows form the report's per-block table.
 	headers []string
 	rows    [][]string
@@ -106,6 +110,7 @@ func trainMethodCk(ctx context.Context, cfg *Config, x []float64, n int, val []f
 			tr.curves = append(tr.curves, b.LossCurve)
 			tr.lossEvery = append(tr.lossEvery, b.LossEvery)
 			tr.movement = append(tr.movement, b.Movement)
+			tr.steps = append(tr.steps, b.Steps)
 			g := "—"
 			if b.Kind == "ou" {
 				g = fmt.Sprintf("%.4g", b.Gamma)
@@ -146,6 +151,7 @@ func trainJKO(ctx context.Context, cfg *Config, x []float64, n int, val []float6
 		tr.curves = append(tr.curves, b.LossCurve)
 		tr.lossEvery = append(tr.lossEvery, lossEvery(cfg))
 		tr.movement = append(tr.movement, b.Movement)
+		tr.steps = append(tr.steps, b.Steps)
 		tr.rows = append(tr.rows, []string{fmt.Sprint(b.Index + 1), b.Kind, fmt.Sprintf("%.4g", b.H), f4(b.FinalLoss), keptStep(b.BestStep, cfg.Train.Iters), f4(b.V), f4(-b.Div), f4(b.W2),
 			f4(b.Movement), f4(b.RelMovement), fmt.Sprintf("%.2g", b.InversionError), fmt.Sprintf("%.1f", b.Seconds)})
 	}
@@ -216,6 +222,7 @@ func trainFM(ctx context.Context, cfg *Config, x []float64, n int, val []float64
 			return err
 		}
 		tr.straightness = append(tr.straightness, s)
+		tr.steps = append(tr.steps, r.Block.Steps)
 		tr.rows = append(tr.rows, []string{round, coupling.String(), f4(r.Block.FinalLoss), valCell(r.Block.ValLoss, r.Block.BestStep), f4(s), fmt.Sprintf("%.1f", r.Block.Seconds)})
 		return nil
 	}
@@ -271,8 +278,9 @@ func trainMLE(ctx context.Context, cfg *Config, x []float64, n int, val []float6
 		tr.movement = append(tr.movement, b.Movement)
 		tr.rows = append(tr.rows, []string{fmt.Sprint(b.Index + 1), f4(b.Div), f4(b.Kinetic), f4(b.Jacobian), f4(b.Movement)})
 	}
-	// One loss curve for the jointly trained chain.
+	// One loss curve and step count for the jointly trained chain.
 	tr.curves = [][]float64{res.LossCurve}
+	tr.steps = []int{res.Steps}
 	tr.lossEvery = []int{lossEvery(cfg)}
 	return tr, nil
 }

@@ -470,6 +470,9 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	p("%s; %s.\n", tr.summary, describeNet(cfg, met.D))
 	p("Adam lr %g (×%g every %d steps), batch %d, %d steps per block, clip %g, EMA %g, warm start %v. ",
 		cfg.Train.LR, cfg.Train.LRDecay, cfg.Train.LRDecayEvery, cfg.Train.BatchSize, cfg.Train.Iters, cfg.Train.Clip, cfg.Train.EMA, cfg.Train.WarmStart)
+	if s := budgetNote(tr.steps, cfg.Train.Iters); s != "" {
+		p("%s ", s)
+	}
 	switch cfg.Method {
 	case "mle":
 		p("Maximum likelihood through %d rk4 steps per block; divergence by the finite-difference Hutchinson estimator (σ = %g/√d, %s probe).", cfg.MLE.RK4Steps, cfg.MLE.Sigma0, cfg.MLE.Probe)
@@ -558,3 +561,24 @@ func floats(v []float64) string {
 }
 
 func f4(v float64) string { return fmt.Sprintf("%.4f", v) }
+
+// budgetNote says how many steps the blocks took when a time budget
+// (train.seconds, train.block_seconds) stopped any of them before iters,
+// e.g. "A time budget stopped training early: 33, 24, 23 and 24 of 1000
+// steps per block."; "" when every block ran its iters.
+func budgetNote(steps []int, iters int) string {
+	short := false
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		short = short || s < iters
+		parts[i] = fmt.Sprint(s)
+	}
+	if !short {
+		return ""
+	}
+	list := parts[0]
+	if n := len(parts); n > 1 {
+		list = strings.Join(parts[:n-1], ", ") + " and " + parts[n-1]
+	}
+	return fmt.Sprintf("A time budget stopped training early: %s of %d steps per block.", list, iters)
+}
