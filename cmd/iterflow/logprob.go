@@ -327,6 +327,12 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 			break
 		}
 		if err != nil {
+			// The reader's advice names the Go option; say what a user of
+			// this command can do instead.
+			if msg := err.Error(); strings.Contains(msg, nonFiniteAdvice) {
+				return sum, errors.New(strings.Replace(msg, nonFiniteAdvice,
+					"logprob scores finite rows only: remove or impute such rows first", 1))
+			}
 			return sum, err
 		}
 		for i := 0; i < n; i++ {
@@ -439,7 +445,17 @@ func writeStream(path string, stdout io.Writer, produce func(emit func([]float64
 		return csvTo(stdout)
 	}
 	if format == "csv" {
-		if err := atomicfile.WriteFile(path, csvTo); err != nil {
+		// An error of the input or the solves is reported as itself; only
+		// the output file's own failures get the "-o:" prefix.
+		var inErr error
+		err := atomicfile.WriteFile(path, func(w io.Writer) error {
+			inErr = csvTo(w)
+			return inErr
+		})
+		if inErr != nil {
+			return inErr
+		}
+		if err != nil {
 			return fmt.Errorf("-o: %w", err)
 		}
 		return nil
@@ -483,3 +499,6 @@ func writeStream(path string, stdout io.Writer, produce func(emit func([]float64
 	}
 	return nil
 }
+
+// nonFiniteAdvice is the data readers' advice on a NaN or ±Inf value.
+const nonFiniteAdvice = "drop such rows with DropNonFinite"
