@@ -28,9 +28,16 @@ var methodFlags = map[string][]string{
 	"mle-blocks": {"mle"}, "kinetic": {"mle"}, "jacobian": {"mle"},
 }
 
+// overridingFlags lists flags that, when set, make others moot: explicit
+// OU steps replace the geometric schedule, explicit JKO steps the JKO one.
+var overridingFlags = map[string][]string{
+	"gammas":    {"blocks", "gamma-c", "gamma-rho"},
+	"jko-steps": {"h0", "rho", "h-max", "max-blocks"},
+}
+
 // unusedMethodFlags returns one warning for each flag set in fs that method
-// does not read, naming the methods that do, in the order the flags were
-// given.
+// does not read, naming the methods that do (in the order the flags were
+// given), and one for each flag made moot by another (overridingFlags).
 func unusedMethodFlags(fs *pflag.FlagSet, method string) []string {
 	var out []string
 	fs.Visit(func(fl *pflag.Flag) {
@@ -41,5 +48,15 @@ func unusedMethodFlags(fs *pflag.FlagSet, method string) []string {
 		out = append(out, fmt.Sprintf("warning: --%s has no effect with --method %s (it applies to %s)",
 			fl.Name, method, strings.Join(ms, ", ")))
 	})
+	for over, moot := range overridingFlags {
+		if !fs.Changed(over) {
+			continue
+		}
+		for _, name := range moot {
+			if fs.Changed(name) {
+				out = append(out, fmt.Sprintf("warning: --%s has no effect with --%s (the explicit steps decide)", name, over))
+			}
+		}
+	}
 	return out
 }

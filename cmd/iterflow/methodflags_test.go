@@ -36,6 +36,11 @@ func TestUnusedMethodFlags(t *testing.T) {
 		{"jko", []string{"--h0", "0.1", "--kinetic", "0.01"},
 			[]string{"warning: --kinetic has no effect with --method jko (it applies to mle)"}},
 		{"mle", []string{"--mle-blocks", "2", "--hidden", "8,8"}, nil},
+		{"lfm", []string{"--gammas", "0.1,0.2", "--blocks", "5"},
+			[]string{"warning: --blocks has no effect with --gammas (the explicit steps decide)"}},
+		{"jko", []string{"--jko-steps", "0.1,0.2", "--h0", "0.3", "--max-blocks", "4"},
+			[]string{"warning: --h0 has no effect with --jko-steps (the explicit steps decide)",
+				"warning: --max-blocks has no effect with --jko-steps (the explicit steps decide)"}},
 	} {
 		got := unusedMethodFlags(parse(c.args...), c.method)
 		slices.Sort(got)
@@ -49,6 +54,13 @@ func TestUnusedMethodFlags(t *testing.T) {
 	for name := range methodFlags {
 		if fs.Lookup(name) == nil {
 			t.Errorf("methodFlags names %q, which is not a train flag", name)
+		}
+	}
+	for over, moot := range overridingFlags {
+		for _, name := range append([]string{over}, moot...) {
+			if fs.Lookup(name) == nil {
+				t.Errorf("overridingFlags names %q, which is not a train flag", name)
+			}
 		}
 	}
 }
