@@ -705,13 +705,19 @@ def main():
                machine=machine(), versions=versions(args))
     sections = (args.sections or ("table" if args.mode == "protocol" else "table,lspeed,tspeed")).split(",")
 
-    def save():
-        # Written after every row, so an interrupted run leaves what it measured.
+    def save(final=False):
+        # Written after every row to <mode>.partial.{json,md}, so an interrupted
+        # run leaves what it measured without touching the last complete
+        # results; the finished run replaces <mode>.{json,md}.
         res["setup"]["seconds"] = time.time() - t0
-        with open(os.path.join(args.out, f"{args.mode}.json"), "w") as f:
+        part = {ext: os.path.join(args.out, f"{args.mode}.partial.{ext}") for ext in ("json", "md")}
+        with open(part["json"], "w") as f:
             json.dump(res, f, indent=1, default=float)
-        with open(os.path.join(args.out, f"{args.mode}.md"), "w") as f:
+        with open(part["md"], "w") as f:
             f.write(markdown(res))
+        if final:
+            for ext, path in part.items():
+                os.replace(path, os.path.join(args.out, f"{args.mode}.{ext}"))
     if "tspeed" in sections:
         res["tspeed"] = tspeed(args, cfg)
         save()
@@ -720,8 +726,13 @@ def main():
         run_table(args, cfg, work, res["table"], save)
     if "lspeed" in sections:
         res["lspeed"] = lspeed(args, cfg, work)
-    save()
+    save(final=True)
     log(f"wrote {args.out}/{args.mode}.md and .json in {time.time() - t0:.0f} s")
+    skipped = [r["dataset"] for r in res.get("table", []) if "skipped" in r]
+    if skipped:
+        log(f"WARNING: {len(skipped)} of {len(skipped) + len({r['dataset'] for r in res['table'] if 'skipped' not in r})} "
+            f"datasets were skipped ({', '.join(skipped)}): their data was not found under --data-dir "
+            f"{args.data_dir}; set ITERFLOW_SHARED_DATA (make bench) or --data-dir to the data directory")
 
 
 if __name__ == "__main__":
