@@ -628,8 +628,8 @@ def markdown(res):
          f"{TOL:g} and the exact trace. Data: seeded 80/10/10 split, integer columns dequantized, standardized by "
          "train (`ifbench splits`, the code path of `iterflow train`). NLL in nats per point on the **standardized** "
          "scale (data-unit NLL = standardized NLL + Σ log std; both in the JSON). Started "
-         f"{m['started']}; {m['seconds']:.0f} s of wall clock when this file was written (it is rewritten after "
-         "every row).", ""]
+         f"{m['started']}; {m['seconds']:.0f} s of wall clock in all (while a run is in progress, its rows so far "
+         "are in <mode>.partial.md and .json).", ""]
     for note in res.get("notes", []):  # rows rerun or added after the run (benchmarks/merge_rows.py)
         L += [note, ""]
     if res.get("table"):
