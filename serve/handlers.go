@@ -156,6 +156,15 @@ func wantsCSV(r *http.Request) bool {
 	return false
 }
 
+// curlHint is the advice added to a 415 for curl's default body type: `curl
+// -d` sends a form unless told otherwise.
+func curlHint(mt string) string {
+	if mt == "application/x-www-form-urlencoded" {
+		return " (curl -d sends a form; add -H 'Content-Type: application/json')"
+	}
+	return ""
+}
+
 // isJSON reports whether mt is application/json or a +json type.
 func isJSON(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
 
@@ -168,7 +177,7 @@ func (s *Server) handleLogProb(w http.ResponseWriter, r *http.Request) {
 	mt := mediaType(r.Header.Get("Content-Type"))
 	if !isJSON(mt) && mt != "text/csv" {
 		writeError(w, http.StatusUnsupportedMediaType,
-			fmt.Sprintf("unsupported content type %s; send application/json or text/csv", quoteCell(mt)))
+			fmt.Sprintf("unsupported content type %s; send application/json or text/csv%s", quoteCell(mt), curlHint(mt)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
@@ -240,7 +249,7 @@ func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
 	mt := mediaType(r.Header.Get("Content-Type"))
 	if !isJSON(mt) {
 		writeError(w, http.StatusUnsupportedMediaType,
-			fmt.Sprintf("unsupported content type %s; send application/json", quoteCell(mt)))
+			fmt.Sprintf("unsupported content type %s; send application/json%s", quoteCell(mt), curlHint(mt)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
