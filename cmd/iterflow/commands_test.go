@@ -433,3 +433,27 @@ func TestLineProgressPrintsETA(t *testing.T) {
 		t.Errorf("lines %q", lines)
 	}
 }
+
+// A data file given by a relative path is saved as an absolute one, so the
+// run's config.yaml works from any directory; built-in names stay as they are.
+func TestTrainSavesAbsoluteDataPath(t *testing.T) {
+	dir := t.TempDir()
+	writeTable(t, filepath.Join(dir, "rel.csv"), 200, []string{"a", "b"})
+	t.Chdir(dir)
+	if _, _, err := run(t, "train", "--data", "rel.csv", "--hidden", "8", "--iters", "5", "--blocks", "1",
+		"--batch-size", "32", "--samples", "10", "--out", "run", "-q"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pipeline.LoadConfig(filepath.Join(dir, "run", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "rel.csv"); cfg.Data != want {
+		t.Errorf("saved data %q, want %q", cfg.Data, want)
+	}
+	for _, name := range []string{"digits", "moons", "missing.csv"} {
+		if got := absDataPath(name); got != name {
+			t.Errorf("absDataPath(%q) = %q, want it unchanged", name, got)
+		}
+	}
+}

@@ -66,6 +66,7 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 				if err := applyFlags(cmd.Flags(), &cfg, &c, hidden, gammas, jkoSteps); err != nil {
 					return err
 				}
+				cfg.Data = absDataPath(cfg.Data)
 			}
 			for _, w := range unusedMethodFlags(cmd.Flags(), cfg.Method) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "iterflow: "+w)
@@ -431,4 +432,23 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// absDataPath returns the absolute form of a data file path, so that the
+// run's saved config.yaml (rerun with --config, evaluate, plot) finds the file
+// from any working directory. Names without a directory or an extension
+// (built-in data such as digits or moons) and paths that do not name an
+// existing file are returned unchanged.
+func absDataPath(p string) string {
+	if p == "" || (!strings.ContainsRune(p, filepath.Separator) && filepath.Ext(p) == "") || filepath.IsAbs(p) {
+		return p
+	}
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return p
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
 }
