@@ -24,6 +24,14 @@ func (e *NonFiniteError) Error() string {
 	return fmt.Sprintf("%s NaN or Inf; first at %s", rowsContain(e.Rows), e.Where)
 }
 
+// ErrNonFinite is matched (errors.Is) by every error the readers return for
+// a NaN or ±Inf value: a *NonFiniteError from the whole-file readers, and the
+// row-by-row reader's (RowReader) error, which stops at the first such row.
+var ErrNonFinite = errors.New("NaN or Inf")
+
+// Is makes errors.Is(err, ErrNonFinite) true for a *NonFiniteError.
+func (e *NonFiniteError) Is(target error) bool { return target == ErrNonFinite }
+
 // IsNonFinite reports whether err holds a *NonFiniteError, and returns it.
 func IsNonFinite(err error) (*NonFiniteError, bool) {
 	var e *NonFiniteError

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -102,5 +103,31 @@ func TestFitStandardizerConstantColumn(t *testing.T) {
 		if err == nil || err.Error() != want {
 			t.Errorf("value %v: error %v, want %q", c, err, want)
 		}
+	}
+}
+
+// Both kinds of non-finite error, the whole-file readers' *NonFiniteError and
+// the row reader's first-row error, match ErrNonFinite; other errors do not.
+func TestErrNonFiniteMatchesBothReaders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nan.csv")
+	if err := os.WriteFile(path, []byte("a,b\n1,2\n3,NaN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if _, ok := IsNonFinite(err); !ok || !errors.Is(err, ErrNonFinite) {
+		t.Errorf("Load: %v: want a *NonFiniteError matching ErrNonFinite", err)
+	}
+	rd, err := NewRowReader(path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	buf := make([]float64, 8)
+	_, err = rd.Next(buf, 4)
+	if !errors.Is(err, ErrNonFinite) {
+		t.Errorf("RowReader: %v: want an error matching ErrNonFinite", err)
+	}
+	if errors.Is(errors.New("NaN or Inf"), ErrNonFinite) {
+		t.Error("an unrelated error with the same text matches ErrNonFinite")
 	}
 }

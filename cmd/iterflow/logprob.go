@@ -327,11 +327,10 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 			break
 		}
 		if err != nil {
-			// The reader's advice names the Go option; say what a user of
-			// this command can do instead.
-			if msg := err.Error(); strings.Contains(msg, nonFiniteAdvice) {
-				return sum, errors.New(strings.Replace(msg, nonFiniteAdvice,
-					"logprob scores finite rows only: remove or impute such rows first", 1))
+			if errors.Is(err, data.ErrNonFinite) {
+				// The reader's advice is for the Go API; say what a user of
+				// this command can do.
+				return sum, fmt.Errorf("%w; logprob scores finite rows only: remove or impute such rows first", err)
 			}
 			return sum, err
 		}
@@ -499,6 +498,3 @@ func writeStream(path string, stdout io.Writer, produce func(emit func([]float64
 	}
 	return nil
 }
-
-// nonFiniteAdvice is the data readers' advice on a NaN or ±Inf value.
-const nonFiniteAdvice = "drop such rows with DropNonFinite"

@@ -171,7 +171,7 @@ func TestScoreStreamOnErrorNaN(t *testing.T) {
 }
 
 // A NaN in the scored file stops logprob with an error that names the cell
-// and says what the user can do (not the Go option), without the output
+// and says what the user of the command can do, without the output
 // file's "-o:" prefix, and leaves no output file.
 func TestLogprobNaNInputAdvice(t *testing.T) {
 	dir, rd, _ := trainTiny(t)
@@ -181,7 +181,7 @@ func TestLogprobNaNInputAdvice(t *testing.T) {
 	}
 	outPath := filepath.Join(dir, "lp.csv")
 	_, _, err := run(t, "logprob", rd, in, "-o", outPath, "-q")
-	want := `load ` + in + `: line 3, column 2 ("c") is NaN (NaN or Inf; logprob scores finite rows only: remove or impute such rows first)`
+	want := `load ` + in + `: line 3, column 2 ("c") is NaN (NaN or Inf; drop such rows with DropNonFinite); logprob scores finite rows only: remove or impute such rows first`
 	if err == nil || !strings.HasSuffix(err.Error(), want) || strings.Contains(err.Error(), "-o:") {
 		t.Fatalf("error %v, want one ending %q without an -o: prefix", err, want)
 	}
