@@ -240,7 +240,7 @@ func TestConfigBadInputNamesTheKey(t *testing.T) {
 		{"train:\n  iters: many\n", `line 2: key "train.iters": want a whole number, got "many"`},
 		{"train:\n  lr: fast\n", `line 2: key "train.lr": want a number, got "fast"`},
 		{"drop_constant: maybe\n", `line 1: key "drop_constant": want true or false, got "maybe"`},
-		{"seed: -3\n", `line 1: key "seed": want a whole number, got "-3"`},
+		{"seed: -3\n", `line 1: key "seed": want a whole number ≥ 0, got "-3"`},
 		{"train: 5\n", `line 1: key "train": want a mapping of keys, got "5"`},
 		{"model:\n  hidden: 64\n", `line 2: key "model.hidden": want a list such as [1, 2], got "64"`},
 		{"model:\n  hidden: [64, x]\n", `line 2: key "model.hidden": want a whole number, got "x"`},

@@ -685,6 +685,9 @@ func checkNode(n *yaml.Node, t reflect.Type, key string) error {
 		switch t.Kind() {
 		case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint:
 			want = "a whole number"
+			if t.Kind() == reflect.Uint64 || t.Kind() == reflect.Uint {
+				want = "a whole number ≥ 0" // e.g. seed: -4
+			}
 			if n.Tag == "!!float" {
 				return fmt.Errorf("line %d: key %q: want a whole number, got %s", n.Line, shown, n.Value)
 			}
