@@ -243,6 +243,7 @@ type Assigner struct {
 
 	// Coarse start (n ≥ coarseMinN).
 	scale     float64   // the auction's cost scale (mean candidate spread)
+	zeros     []float64 // n zeros: the potentials under which scanBelow reads raw costs
 	redThr    []float64 // reselect: every non-candidate column j of row i has c_ij − v_j ≥ redThr[i]
 	redSpread []float64 // reselect: the spread of row i's reduced costs on its list
 	bound     bool      // redThr holds (candidates by reduced cost; v only decreases since)
@@ -1360,18 +1361,23 @@ func (a *Assigner) Duals(u, v []float64) error {
 // (q < s), by insertion into a sorted prefix: a guess of a row's k-th
 // smallest cost from a strided sample.
 func (a *Assigner) sampleThreshold(row []float64, s, stride, t int) float64 {
-	return sampleOrder(a.sampK, row, s, stride, t)
+	return sampleOrder(a.sampK, row, nil, s, stride, t)
 }
 
-// sampleOrder is sampleThreshold with the sorted prefix in sk (length ≥
-// t+1).
-func sampleOrder(sk, row []float64, s, stride, t int) float64 {
+// sampleOrder returns the (t+1)-th smallest of the s values row[q·stride] −
+// v[q·stride] (q < s; v nil: row[q·stride]) by insertion into the sorted
+// prefix sk[:t+1]: a guess of a row's k-th least (reduced) cost from a
+// strided sample. NaN entries are skipped (the caller's pass reports them).
+func sampleOrder(sk, row, v []float64, s, stride, t int) float64 {
 	sk = sk[:t+1]
 	for q := range sk {
 		sk[q] = math.Inf(1)
 	}
 	for q := 0; q < s; q++ {
 		c := row[q*stride]
+		if v != nil {
+			c -= v[q*stride]
+		}
 		if c < sk[t] {
 			p := t
 			for p > 0 && sk[p-1] > c {

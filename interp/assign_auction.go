@@ -338,44 +338,15 @@ func (a *Assigner) fastCandidateRows(cost []float64, lo, hi int, ps *passScratch
 	stride := n / s
 	t := 2 * k * s / n
 	useGuess := stride >= 2 && t < s
-	var z0, z1, z2, z3 float64 // Σ c·0: NaN iff some c is NaN or ±Inf
 	for i := lo; i < hi; i++ {
 		a.dense[i] = false
 		row := cost[i*n : (i+1)*n]
 		thr := math.Inf(1)
 		if useGuess {
-			thr = sampleOrder(ps.samp, row, s, stride, t)
+			thr = sampleOrder(ps.samp, row, nil, s, stride, t)
 		}
-		cnt := 0
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			r := row[j : j+4 : j+4]
-			c0, c1, c2, c3 := r[0], r[1], r[2], r[3]
-			z0 += c0 * 0
-			z1 += c1 * 0
-			z2 += c2 * 0
-			z3 += c3 * 0
-			if c0 < thr || c1 < thr || c2 < thr || c3 < thr {
-				cnt = appendBelow(bk, bj, cnt, j, c0, c1, c2, c3, thr)
-				if cnt >= nb {
-					thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-					cnt = k
-				}
-			}
-		}
-		for ; j < n; j++ {
-			c := row[j]
-			z0 += c * 0
-			if c < thr {
-				bk[cnt], bj[cnt] = c, int32(j)
-				cnt++
-				if cnt >= nb {
-					thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-					cnt = k
-				}
-			}
-		}
-		if z0+z1+z2+z3 != 0 {
+		cnt, thr, finite := scanBelow(row, a.zeros[:n], thr, bk, bj, nb, k)
+		if !finite {
 			return false
 		}
 		cnt = widenCandidates(row, bk, bj, cnt, k, nb, thr, func(lo float64) float64 { return 4 * lo })

@@ -46,8 +46,12 @@ type passState struct {
 	done  chan struct{}
 }
 
-// growScratch sizes both halves' scratch buffers for n and k.
+// growScratch sizes both halves' scratch buffers for n and k, and the
+// read-only zeros (the column potentials of a scan of raw costs).
 func (a *Assigner) growScratch(n, k int) {
+	if cap(a.zeros) < n {
+		a.zeros = make([]float64, n)
+	}
 	for w := range a.ps {
 		ps := &a.ps[w]
 		nb := 4*k + 4

@@ -79,40 +79,10 @@ func (a *Assigner) selectRow(cost []float64, i int, ps *passScratch) bool {
 	t := 2 * k * s / n
 	thr := math.Inf(1)
 	if stride >= 2 && t < s {
-		thr = sampleReduced(ps.samp, row, v, s, stride, t)
+		thr = sampleOrder(ps.samp, row, v, s, stride, t)
 	}
-	cnt := 0
-	var z0, z1, z2, z3 float64 // Σ x·0: NaN iff some x is NaN or ±Inf
-	j := 0
-	for ; j+4 <= len(row); j += 4 {
-		c := row[j : j+4 : j+4]
-		w := v[j : j+4 : j+4]
-		x0, x1, x2, x3 := c[0]-w[0], c[1]-w[1], c[2]-w[2], c[3]-w[3]
-		z0 += x0 * 0
-		z1 += x1 * 0
-		z2 += x2 * 0
-		z3 += x3 * 0
-		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
-			cnt = appendBelow(bk, bj, cnt, j, x0, x1, x2, x3, thr)
-			if cnt >= nb {
-				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-				cnt = k
-			}
-		}
-	}
-	for ; j < len(row); j++ {
-		x := row[j] - v[j]
-		z0 += x * 0
-		if x < thr {
-			bk[cnt], bj[cnt] = x, int32(j)
-			cnt++
-			if cnt >= nb {
-				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-				cnt = k
-			}
-		}
-	}
-	if z0+z1+z2+z3 != 0 {
+	cnt, thr, finite := scanBelow(row, v, thr, bk, bj, nb, k)
+	if !finite {
 		return false
 	}
 	if cnt < k {
@@ -133,37 +103,8 @@ func (a *Assigner) selectRow(cost []float64, i int, ps *passScratch) bool {
 	}
 	a.redThr[i] = hi
 	a.redSpread[i] = hi - lo
-	js := a.adjJ[i][:ka]
-	cs := a.adjC[i][:ka]
-	a.adjJ[i], a.adjC[i] = js, cs
-	copy(js, bj[:ka])
-	for e, j := range js {
-		cs[e] = row[j]
-	}
+	a.storeList(i, row, bj[:ka])
 	return true
-}
-
-// sampleReduced returns the (t+1)-th smallest of the s reduced costs
-// row[q·stride] − v[q·stride] (q < s), by insertion into the sorted prefix
-// sk[:t+1]: a guess of a row's k-th least reduced cost from a strided
-// sample. NaN entries are skipped (the caller's pass reports them).
-func sampleReduced(sk, row, v []float64, s, stride, t int) float64 {
-	sk = sk[:t+1]
-	for q := range sk {
-		sk[q] = math.Inf(1)
-	}
-	for q := 0; q < s; q++ {
-		c := row[q*stride] - v[q*stride]
-		if c < sk[t] {
-			p := t
-			for p > 0 && sk[p-1] > c {
-				sk[p] = sk[p-1]
-				p--
-			}
-			sk[p] = c
-		}
-	}
-	return sk[t]
 }
 
 // extendRow replaces row i's candidates, during the auction, by its columns
@@ -194,30 +135,7 @@ func (a *Assigner) extendRow(cost []float64, i int, r1 float64) {
 	nb := 4 * k
 	ps := &a.ps[0] // the auction runs on one goroutine
 	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
-	cnt := 0
-	j := 0
-	for ; j+4 <= len(row); j += 4 {
-		c := row[j : j+4 : j+4]
-		w := v[j : j+4 : j+4]
-		x0, x1, x2, x3 := c[0]-w[0], c[1]-w[1], c[2]-w[2], c[3]-w[3]
-		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
-			cnt = appendBelow(bk, bj, cnt, j, x0, x1, x2, x3, thr)
-			if cnt >= nb {
-				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-				cnt = k
-			}
-		}
-	}
-	for ; j < len(row); j++ {
-		if x := row[j] - v[j]; x < thr {
-			bk[cnt], bj[cnt] = x, int32(j)
-			cnt++
-			if cnt >= nb {
-				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-				cnt = k
-			}
-		}
-	}
+	cnt, thr, _ := scanBelow(row, v, thr, bk, bj, nb, k) // finite: reselect checked the row
 	a.takeList(cost, i, bk[:cnt], bj[:cnt], thr, sp)
 }
 
@@ -248,13 +166,18 @@ func (a *Assigner) takeList(cost []float64, i int, bk []float64, bj []int32, thr
 		cnt = k
 	}
 	a.redThr[i] = thr
-	n := a.n
-	js := a.adjJ[i][:cnt]
-	cs := a.adjC[i][:cnt]
+	a.storeList(i, cost[i*a.n:(i+1)*a.n], bj[:cnt])
+}
+
+// storeList makes cols (at most the arena's width) row i's candidate list,
+// with their costs from row (row i of the cost matrix).
+func (a *Assigner) storeList(i int, row []float64, cols []int32) {
+	js := a.adjJ[i][:len(cols)]
+	cs := a.adjC[i][:len(cols)]
 	a.adjJ[i], a.adjC[i] = js, cs
-	copy(js, bj[:cnt])
+	copy(js, cols)
 	for e, j := range js {
-		cs[e] = cost[i*n+int(j)]
+		cs[e] = row[j]
 	}
 }
 
@@ -342,4 +265,47 @@ func appendBelow(bk []float64, bj []int32, cnt, j int, x0, x1, x2, x3, thr float
 		cnt++
 	}
 	return cnt
+}
+
+// scanBelow feeds the values x_j = row[j] − v[j] (v as long as row; zeros
+// for the raw costs) below thr
+// into the buffer bk, bj (values, columns; room for nb+4), cutting it back to
+// the k least by quickselect whenever it holds nb or more, which lowers thr
+// to the k-th least. It returns the entries kept, the final threshold (every
+// value of the row not kept is ≥ it) and whether every x_j is finite (their
+// sum times 0 is NaN otherwise). One pass, unrolled by four; the candidate
+// pass, reselect and the auction's row rescans all use it.
+func scanBelow(row, v []float64, thr float64, bk []float64, bj []int32, nb, k int) (cnt int, _ float64, finite bool) {
+	v = v[:len(row)]
+	var z0, z1, z2, z3 float64 // Σ x·0: NaN iff some x is NaN or ±Inf
+	j := 0
+	for ; j+4 <= len(row); j += 4 {
+		c := row[j : j+4 : j+4]
+		w := v[j : j+4 : j+4]
+		x0, x1, x2, x3 := c[0]-w[0], c[1]-w[1], c[2]-w[2], c[3]-w[3]
+		z0 += x0 * 0
+		z1 += x1 * 0
+		z2 += x2 * 0
+		z3 += x3 * 0
+		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
+			cnt = appendBelow(bk, bj, cnt, j, x0, x1, x2, x3, thr)
+			if cnt >= nb {
+				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+				cnt = k
+			}
+		}
+	}
+	for ; j < len(row); j++ {
+		x := row[j] - v[j]
+		z0 += x * 0
+		if x < thr {
+			bk[cnt], bj[cnt] = x, int32(j)
+			cnt++
+			if cnt >= nb {
+				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
+				cnt = k
+			}
+		}
+	}
+	return cnt, thr, z0+z1+z2+z3 == 0
 }
