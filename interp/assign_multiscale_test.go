@@ -66,8 +66,8 @@ func TestMultiscaleMatchesDenseJV(t *testing.T) {
 // TestAssignmentPathsMatchHungarian checks both starts at n = 512 against
 // the Hungarian method on every OT-CFM target and on the misleading
 // instances (far clusters of unequal sizes; integer costs with heavy ties): the multiscale
-// start (the default) and the nearest-neighbour start with the coarse
-// restart after a price war (noMultiscale).
+// start (startMultiscale) and the nearest-neighbour start with the coarse
+// restart after a price war (startNearest).
 func TestAssignmentPathsMatchHungarian(t *testing.T) {
 	const n = 512
 	type inst struct {
@@ -88,15 +88,15 @@ func TestAssignmentPathsMatchHungarian(t *testing.T) {
 	perm := make([]int, n)
 	for _, in := range insts {
 		want := hungarian(in.cost, n)
-		for _, noMulti := range []bool{false, true} {
-			a := Assigner{start: map[bool]startMode{false: startMultiscale, true: startNearest}[noMulti]}
+		for _, start := range []startMode{startMultiscale, startNearest} {
+			a := Assigner{start: start}
 			total, err := a.Solve(in.cost, n, perm)
 			if err != nil {
-				t.Fatalf("%s (noMultiscale %v): %v", in.name, noMulti, err)
+				t.Fatalf("%s (start %d): %v", in.name, start, err)
 			}
 			checkPerm(t, in.cost, n, perm, total)
 			if math.Abs(total-want) > 1e-9*math.Abs(want) {
-				t.Errorf("%s (noMultiscale %v): total %.12g, Hungarian %.12g", in.name, noMulti, total, want)
+				t.Errorf("%s (start %d): total %.12g, Hungarian %.12g", in.name, start, total, want)
 			}
 			checkDuals(t, in.name, &a, in.cost, n, perm, total)
 		}
