@@ -174,7 +174,7 @@ func readCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 			return fmt.Errorf("line %d: %w", nl.line, err)
 		}
 		if len(fields) != d {
-			return fmt.Errorf("line %d: %d fields, want %d (as on line %d)", nl.line, len(fields), d, first.line)
+			return fmt.Errorf("line %d: %s, want %d (as on line %d)", nl.line, plural(len(fields), "field"), d, first.line)
 		}
 		bad := false
 		for j, f := range fields {

@@ -169,8 +169,81 @@ func TestLoadErrors(t *testing.T) {
 	if err := os.WriteFile(notgz, []byte("1,2\n3,4\n5,6\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(notgz); err == nil || err.Error() != "load "+notgz+": decompress: gzip: invalid header" {
+	if _, err := Load(notgz); err == nil || err.Error() != "load "+notgz+": not gzip-compressed: it starts with the bytes 31 2c, not gzip's magic bytes 1f 8b; if it is uncompressed, remove .gz from its name" {
 		t.Fatalf("not gzip: %v", err)
+	}
+}
+
+// A file named .gz that is not gzip-compressed is refused by name, by the
+// whole-file and the row-by-row readers and CountRows alike, whatever its
+// length (a short one used to give "unexpected EOF").
+func TestLoadNotGzip(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content, what string
+	}{
+		{"empty.csv.gz", "", "it is empty"},
+		{"one.csv.gz", "1", "it holds the single byte 31"},
+		{"text.csv.gz", "a,b\n1,2\n", "it starts with the bytes 61 2c"},
+		{"bad.npy.gz", "\x93NUMPY", "it starts with the bytes 93 4e"},
+		{"half.tsv.gz", "\x1f\x00", "it starts with the bytes 1f 00"},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := "load " + p + ": not gzip-compressed: " + tc.what + ", not gzip's magic bytes 1f 8b; if it is uncompressed, remove .gz from its name"
+		if _, err := Load(p); err == nil || err.Error() != want {
+			t.Errorf("Load(%s) error = %v\nwant %s", tc.name, err, want)
+		}
+		if _, err := NewRowReader(p, LoadOptions{}); err == nil || err.Error() != want {
+			t.Errorf("NewRowReader(%s) error = %v\nwant %s", tc.name, err, want)
+		}
+		if _, err := CountRows(p, LoadOptions{}); err == nil || err.Error() != want {
+			t.Errorf("CountRows(%s) error = %v\nwant %s", tc.name, err, want)
+		}
+	}
+}
+
+// Counts of one are singular in messages.
+func TestSingularMessages(t *testing.T) {
+	one := &Table{X: []float64{1, 2}, N: 2, D: 1, Names: []string{"a"}}
+	for _, tc := range []struct{ spec, want string }{
+		{"1", `select "1": column index 1 out of range (table has 1 column, index 0)`},
+		{"0-3", `select "0-3": range "0-3" out of range (table has 1 column, index 0)`},
+		{"b", `select "b": unknown column name "b" (table has 1 column: "a")`},
+		{"0,,0", `select "0,,0": empty item (table has 1 column)`},
+	} {
+		if _, err := one.Select(tc.spec); err == nil || err.Error() != tc.want {
+			t.Errorf("Select(%q) error = %v\nwant %s", tc.spec, err, tc.want)
+		}
+	}
+	if _, err := NewTable([]float64{1}, 1, 1, []string{"a", "b"}); err == nil || err.Error() != "new table: 2 names for 1 column" {
+		t.Errorf("NewTable: %v", err)
+	}
+	if _, err := ReadCSV(strings.NewReader("1,2\n3\n"), CSVOptions{Header: -1}); err == nil || err.Error() != "read csv: line 2: 1 field, want 2 (as on line 1)" {
+		t.Errorf("ReadCSV: %v", err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "nan.csv")
+	if err := os.WriteFile(p, []byte("a,b\n1,NaN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "load " + p + `: its only row contains NaN or Inf; first at line 2, column 2 ("b")`
+	if _, err := LoadWith(p, LoadOptions{DropNonFinite: true}); err == nil || err.Error() != want {
+		t.Errorf("LoadWith(DropNonFinite) error = %v\nwant %s", err, want)
+	}
+	row := &Table{X: []float64{1, 2}, N: 1, D: 2, Names: []string{"a", "b"}}
+	for _, tc := range []struct {
+		test float64
+		want string
+	}{
+		{0.4, "split: testFrac = 0.4 of 1 row rounds to an empty test set"},
+		{0.5, "split: of 1 row, none is left for training after 1 test and 0 validation rows"},
+	} {
+		if _, _, _, err := Split(row, 0, tc.test, 1); err == nil || err.Error() != tc.want {
+			t.Errorf("Split(0, %v) error = %v\nwant %s", tc.test, err, tc.want)
+		}
 	}
 }
 

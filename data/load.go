@@ -71,7 +71,9 @@ func Load(path string) (*Table, error) {
 //   - .parquet: ReadParquet (its numeric columns).
 //
 // The CSV kinds and .npy may carry a further .gz (e.g. "digits.csv.gz"),
-// which is decompressed; .npz and .parquet are compressed internally. If
+// which is decompressed (a file so named that does not start with gzip's magic
+// bytes is an error saying it is not gzip-compressed); .npz and .parquet are
+// compressed internally. If
 // opt.Columns is set the result is Table.Select(opt.Columns).
 //
 // Errors start with "load <path>: " and cover a missing or unreadable file
@@ -89,14 +91,14 @@ func LoadWith(path string, opt LoadOptions) (*Table, error) {
 
 // LoadWithReport is LoadWith that also reports the rows dropped for NaN or
 // ±Inf values when opt.DropNonFinite is set. Errors as LoadWith, plus
-// `load <path>: all <n> rows contain NaN or Inf; first at <where>` when
-// nothing is left.
+// `load <path>: all <n> rows contain NaN or Inf; first at <where>` (`its only
+// row contains` when n = 1) when nothing is left.
 func LoadWithReport(path string, opt LoadOptions) (*Table, LoadReport, error) {
 	var rep LoadReport
 	t, err := load(path, opt)
 	if nf, ok := IsNonFinite(err); ok && opt.DropNonFinite && nf.table != nil {
 		if nf.Rows == nf.table.N {
-			return nil, rep, fmt.Errorf("load %s: all %d rows contain NaN or Inf; first at %s", path, nf.Rows, nf.Where)
+			return nil, rep, fmt.Errorf("load %s: %s NaN or Inf; first at %s", path, allRowsContain(nf.Rows), nf.Where)
 		}
 		t, rep.DroppedRows = DropNonFinite(nf.table)
 		rep.FirstDropped = nf.Where
@@ -136,6 +138,29 @@ func openData(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// checkGzip returns an error when f, whose name ends in .gz, does not start
+// with gzip's magic bytes 1f 8b (RFC 1952, section 2.3.1), instead of the
+// decompressor's "unexpected EOF" or "invalid header". It reads with ReadAt,
+// so f's offset is unchanged.
+func checkGzip(f *os.File) error {
+	var magic [2]byte
+	n, err := f.ReadAt(magic[:], 0)
+	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
+		return nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	what := "it is empty"
+	switch n {
+	case 1:
+		what = fmt.Sprintf("it holds the single byte %02x", magic[0])
+	case 2:
+		what = fmt.Sprintf("it starts with the bytes %02x %02x", magic[0], magic[1])
+	}
+	return fmt.Errorf("not gzip-compressed: %s, not gzip's magic bytes 1f 8b; if it is uncompressed, remove .gz from its name", what)
 }
 
 // flag maps the mode to the readers' header flag: −1 detect, 1 present,
@@ -217,6 +242,9 @@ func load(path string, opt LoadOptions) (*Table, error) {
 	} else {
 		var r io.Reader = f
 		if gz {
+			if err := checkGzip(f); err != nil {
+				return nil, err
+			}
 			zr, err := gzip.NewReader(f)
 			if err != nil {
 				return nil, fmt.Errorf("decompress: %w", err)

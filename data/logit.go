@@ -47,7 +47,7 @@ func (l *Logit) check(x []float64, n int) (int, error) {
 		}
 	}
 	if n < 0 || len(x) != n*d {
-		return 0, fmt.Errorf("logit: %d values as %d rows of %d columns", len(x), n, d)
+		return 0, fmt.Errorf("logit: %s as %s of %s", plural(len(x), "value"), plural(n, "row"), plural(d, "column"))
 	}
 	return d, nil
 }

@@ -24,7 +24,7 @@ type Standardizer struct {
 // e.g. `fit standardizer: column 2 ("x2") is constant (value 3)`.
 func FitStandardizer(t *Table) (*Standardizer, error) {
 	if t.N < 2 {
-		return nil, fmt.Errorf("fit standardizer: %d rows, need at least 2", t.N)
+		return nil, fmt.Errorf("fit standardizer: %s, need at least 2", plural(t.N, "row"))
 	}
 	if len(t.X) != t.N*t.D {
 		return nil, fmt.Errorf("fit standardizer: len(X) = %d, want N·D = %d", len(t.X), t.N*t.D)

@@ -31,14 +31,14 @@ func Split(t *Table, valFrac, testFrac float64, seed uint64) (train, val, test *
 	nTest := int(math.Round(testFrac * float64(t.N)))
 	nVal := int(math.Round(valFrac * float64(t.N)))
 	if testFrac > 0 && nTest == 0 {
-		return nil, nil, nil, fmt.Errorf("split: testFrac = %v of %d rows rounds to an empty test set", testFrac, t.N)
+		return nil, nil, nil, fmt.Errorf("split: testFrac = %v of %s rounds to an empty test set", testFrac, plural(t.N, "row"))
 	}
 	if valFrac > 0 && nVal == 0 {
-		return nil, nil, nil, fmt.Errorf("split: valFrac = %v of %d rows rounds to an empty validation set", valFrac, t.N)
+		return nil, nil, nil, fmt.Errorf("split: valFrac = %v of %s rounds to an empty validation set", valFrac, plural(t.N, "row"))
 	}
 	nTrain := t.N - nTest - nVal
 	if nTrain <= 0 {
-		return nil, nil, nil, fmt.Errorf("split: %d rows leave no training rows after %d test and %d validation rows", t.N, nTest, nVal)
+		return nil, nil, nil, fmt.Errorf("split: of %s, none is left for training after %d test and %s", plural(t.N, "row"), nTest, plural(nVal, "validation row"))
 	}
 	perm := rand.New(rand.NewPCG(seed, 0)).Perm(t.N)
 	take := func(idx []int) *Table {

@@ -46,7 +46,8 @@ type RowReader interface {
 //   - .npz: read whole with ReadNPZ (its arrays are zip members), then served
 //     in chunks.
 //
-// opt.Columns selects columns (Table.Select syntax) from each row. A NaN or
+// A name ending in .gz must hold gzip-compressed data (an error says so
+// otherwise). opt.Columns selects columns (Table.Select syntax) from each row. A NaN or
 // ±Inf value is an error naming its line or row and column, unless
 // opt.DropNonFinite is set, in which case the row is skipped (DroppedRows
 // counts them). Errors start with "load <path>: " as LoadWith's do.
@@ -120,6 +121,12 @@ func newRowReader(path string, opt LoadOptions) (rawReader, error) {
 	f, err := openData(path)
 	if err != nil {
 		return nil, err
+	}
+	if gz {
+		if err := checkGzip(f); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	var r rawReader
 	switch ext {
@@ -420,7 +427,7 @@ func (s *csvStream) next(dst []float64, max int) (int, error) {
 			return n, fmt.Errorf("read csv: line %d: %w", nl.line, err)
 		}
 		if len(s.fields) != s.d {
-			return n, fmt.Errorf("read csv: line %d: %d fields, want %d (as on line %d)", nl.line, len(s.fields), s.d, s.first)
+			return n, fmt.Errorf("read csv: line %d: %s, want %d (as on line %d)", nl.line, plural(len(s.fields), "field"), s.d, s.first)
 		}
 		row := dst[n*s.d : (n+1)*s.d]
 		for j, c := range s.fields {
@@ -503,7 +510,7 @@ func (s *npyStream) next(dst []float64, max int) (int, error) {
 		// The data section must end here.
 		var one [1]byte
 		if m, _ := s.r.Read(one[:]); m > 0 {
-			return 0, fmt.Errorf("read npy: data has more than the %d rows that the header (shape %s) describes", s.n, s.shapeStr)
+			return 0, fmt.Errorf("read npy: data has more than the %s that the header (shape %s) describes", plural(s.n, "row"), s.shapeStr)
 		}
 		return 0, io.EOF
 	}
@@ -513,7 +520,7 @@ func (s *npyStream) next(dst []float64, max int) (int, error) {
 	}
 	raw := s.raw[:k*rowBytes]
 	if m, err := io.ReadFull(s.r, raw); err != nil {
-		return 0, fmt.Errorf("read npy: data ends after row %d, header (shape %s) has %d rows: file truncated", s.pos+m/rowBytes, s.shapeStr, s.n)
+		return 0, fmt.Errorf("read npy: data ends after row %d, header (shape %s) has %s: file truncated", s.pos+m/rowBytes, s.shapeStr, plural(s.n, "row"))
 	}
 	for i := range dst[:k*s.d] {
 		dst[i] = decodeElem(raw[i*s.size:(i+1)*s.size], s.order, s.kind)

@@ -121,7 +121,7 @@ func TestRowReaderErrors(t *testing.T) {
 		want       string // error of NewRowReader or of the first failing Next
 	}{
 		{"bad.csv", "a,b\n1,2\n3,x\n", LoadOptions{}, `load DIR/bad.csv: read csv: line 3, column 2 ("b"): cannot parse "x" as a number`},
-		{"ragged.csv", "1,2\n3,4\n5\n", LoadOptions{}, "load DIR/ragged.csv: read csv: line 3: 1 fields, want 2 (as on line 1)"},
+		{"ragged.csv", "1,2\n3,4\n5\n", LoadOptions{}, "load DIR/ragged.csv: read csv: line 3: 1 field, want 2 (as on line 1)"},
 		{"nan.csv", "a,b\n1,2\n\n3,NaN\n", LoadOptions{}, `load DIR/nan.csv: line 4, column 2 ("b") is NaN (NaN or Inf; drop such rows with DropNonFinite)`},
 		{"empty.csv", "\n\n", LoadOptions{}, "load DIR/empty.csv: read csv: empty input: no rows"},
 		{"head.csv", "a,b\n\n", LoadOptions{}, "load DIR/head.csv: read csv: no data rows after the header on line 1"},

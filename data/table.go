@@ -31,7 +31,7 @@ func NewTable(x []float64, n, d int, names []string) (*Table, error) {
 	if names == nil {
 		names = defaultNames(d)
 	} else if len(names) != d {
-		return nil, fmt.Errorf("new table: %d names for %d columns", len(names), d)
+		return nil, fmt.Errorf("new table: %s for %s", plural(len(names), "name"), plural(d, "column"))
 	}
 	if e := nonFiniteArrayError(x, n, d, nil); e != nil {
 		e.table.Names = names
@@ -71,6 +71,36 @@ func countNonFinite(x []float64, d int) (rows, first int) {
 		}
 	}
 	return rows, first
+}
+
+// plural returns "1 word" for n = 1 and "n words" otherwise, for the counts
+// in messages (e.g. plural(1, "column") is "1 column").
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// indexRange describes the column indices of a table of d columns: "indices
+// 0-4", "index 0", or "no indices".
+func indexRange(d int) string {
+	switch {
+	case d <= 0:
+		return "no indices"
+	case d == 1:
+		return "index 0"
+	}
+	return "indices 0-" + strconv.Itoa(d-1)
+}
+
+// allRowsContain is "all <n> rows contain", or "its only row contains" for
+// n = 1.
+func allRowsContain(n int) string {
+	if n == 1 {
+		return "its only row contains"
+	}
+	return "all " + strconv.Itoa(n) + " rows contain"
 }
 
 // rowsContain returns "1 row contains" or "n rows contain".
@@ -141,11 +171,11 @@ func (t *Table) parseSelect(spec string) ([]int, error) {
 	for _, raw := range strings.Split(spec, ",") {
 		item := strings.TrimSpace(raw)
 		if item == "" {
-			return nil, fmt.Errorf("empty item (table has %d columns)", t.D)
+			return nil, fmt.Errorf("empty item (table has %s)", plural(t.D, "column"))
 		}
 		if j, err := strconv.Atoi(item); err == nil {
 			if j < 0 || j >= t.D {
-				return nil, fmt.Errorf("column index %d out of range (table has %d columns, indices 0-%d)", j, t.D, t.D-1)
+				return nil, fmt.Errorf("column index %d out of range (table has %s, %s)", j, plural(t.D, "column"), indexRange(t.D))
 			}
 			if err := add(j); err != nil {
 				return nil, err
@@ -163,10 +193,10 @@ func (t *Table) parseSelect(spec string) ([]int, error) {
 		}
 		if lo, hi, ok := parseRange(item, t.D); ok {
 			if lo < 0 || lo >= t.D || hi >= t.D {
-				return nil, fmt.Errorf("range %q out of range (table has %d columns, indices 0-%d)", item, t.D, t.D-1)
+				return nil, fmt.Errorf("range %q out of range (table has %s, %s)", item, plural(t.D, "column"), indexRange(t.D))
 			}
 			if hi < lo {
-				return nil, fmt.Errorf("range %q is reversed (table has %d columns)", item, t.D)
+				return nil, fmt.Errorf("range %q is reversed (table has %s)", item, plural(t.D, "column"))
 			}
 			for j := lo; j <= hi; j++ {
 				if err := add(j); err != nil {
@@ -175,7 +205,7 @@ func (t *Table) parseSelect(spec string) ([]int, error) {
 			}
 			continue
 		}
-		return nil, fmt.Errorf("unknown column name %q (table has %d columns: %s)", item, t.D, listNames(t.Names))
+		return nil, fmt.Errorf("unknown column name %q (table has %s: %s)", item, plural(t.D, "column"), listNames(t.Names))
 	}
 	return cols, nil
 }

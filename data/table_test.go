@@ -112,7 +112,7 @@ func TestNewTable(t *testing.T) {
 	}{
 		{[]float64{1, 2, 3}, 2, 2, nil, "new table: len(x) = 3, want n·d = 2·2 = 4"},
 		{nil, -1, 2, nil, "new table: negative shape -1×2"},
-		{[]float64{1, 2}, 1, 2, []string{"a"}, "new table: 1 names for 2 columns"},
+		{[]float64{1, 2}, 1, 2, []string{"a"}, "new table: 1 name for 2 columns"},
 		{[]float64{1, 2, 3, math.NaN()}, 2, 2, nil, "new table: 1 row contains NaN or Inf; first at row 1, column 1 (0-based)"},
 	} {
 		if _, err := NewTable(tc.x, tc.n, tc.d, tc.names); err == nil || err.Error() != tc.want {
@@ -262,7 +262,7 @@ func TestSplitErrors(t *testing.T) {
 		{0.5, 0.5, "split: valFrac + testFrac = 1, want < 1"},
 		{0.01, 0.2, "split: valFrac = 0.01 of 10 rows rounds to an empty validation set"},
 		{0.2, 0.04, "split: testFrac = 0.04 of 10 rows rounds to an empty test set"},
-		{0.47, 0.47, "split: 10 rows leave no training rows after 5 test and 5 validation rows"},
+		{0.47, 0.47, "split: of 10 rows, none is left for training after 5 test and 5 validation rows"},
 	}
 	for _, tc := range tests {
 		if _, _, _, err := Split(tab, tc.val, tc.test, 1); err == nil || err.Error() != tc.want {
@@ -331,7 +331,7 @@ func TestFitStandardizerErrors(t *testing.T) {
 		t.Errorf("constant column: %v", err)
 	}
 	one, _ := NewTable([]float64{1, 2}, 1, 2, nil)
-	if _, err := FitStandardizer(one); err == nil || err.Error() != "fit standardizer: 1 rows, need at least 2" {
+	if _, err := FitStandardizer(one); err == nil || err.Error() != "fit standardizer: 1 row, need at least 2" {
 		t.Errorf("one row: %v", err)
 	}
 	// Digits: pixel 0 is constant, among others.

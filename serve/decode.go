@@ -34,6 +34,10 @@ type rowDecoder struct {
 	d       int
 	maxRows int
 	columns []string // the model's column names, or nil
+	// perm maps the columns of a CSV request whose header lists the model's
+	// columns in another order: request column j is model column perm[j].
+	// nil: the model's order.
+	perm []int
 }
 
 // countNote is appended to row messages so that clients know how rows and
@@ -43,7 +47,11 @@ const countNote = " (rows and columns count from 0)"
 func (rd *rowDecoder) cellError(row, col int, problem string) *requestError {
 	name := ""
 	if rd.columns != nil && col < len(rd.columns) {
-		name = fmt.Sprintf(" (%q)", rd.columns[col])
+		k := col
+		if rd.perm != nil {
+			k = rd.perm[col]
+		}
+		name = fmt.Sprintf(" (%q)", rd.columns[k])
 	}
 	return &requestError{status: http.StatusBadRequest, row: row, col: col,
 		msg: fmt.Sprintf("row %d, column %d%s: %s%s", row, col, name, problem, countNote)}
@@ -232,8 +240,12 @@ func (rd *rowDecoder) jsonErr(dec *json.Decoder, err error, limit int64) error {
 	return err
 }
 
-// decodeCSV reads rows of numbers from r, skipping a first row that matches
-// the model's column names.
+// decodeCSV reads rows of numbers from r. A first row of the model's column
+// names is a header: in the model's order it is skipped, in another order
+// the columns are reordered to the model's (cell errors then count columns
+// as the request does). A first row that looks like a header but is not a
+// permutation of the names is refused, naming the unknown, missing and
+// repeated names.
 func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -264,8 +276,17 @@ func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error
 			if rd.isHeader(rec) {
 				continue
 			}
+			perm, problem := rd.headerPerm(rec)
+			if perm != nil {
+				rd.perm = perm
+				continue
+			}
 			if rd.looksLikeHeader(rec) {
-				return nil, 0, &requestError{status: http.StatusBadRequest, row: 0, col: -1, msg: rd.headerMismatch()}
+				msg := rd.headerMismatch()
+				if problem != "" {
+					msg = problem
+				}
+				return nil, 0, &requestError{status: http.StatusBadRequest, row: 0, col: -1, msg: msg}
 			}
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -277,12 +298,20 @@ func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error
 		if len(rec) != rd.d {
 			return nil, 0, rd.widthError(n, len(rec))
 		}
+		base := len(x)
+		if rd.perm != nil {
+			x = append(x, make([]float64, rd.d)...)
+		}
 		for j, cell := range rec {
 			v, problem := parseCell(strings.TrimSpace(cell))
 			if problem != "" {
 				return nil, 0, rd.cellError(n, j, problem)
 			}
-			x = append(x, v)
+			if rd.perm != nil {
+				x[base+rd.perm[j]] = v
+			} else {
+				x = append(x, v)
+			}
 		}
 		n++
 	}
@@ -303,6 +332,60 @@ func (rd *rowDecoder) isHeader(rec []string) bool {
 		}
 	}
 	return true
+}
+
+// headerPerm returns, when rec lists each of the model's column names once
+// (spaces around names ignored) in any order, the model column of each
+// request column. Otherwise it returns nil and, when the model has column
+// names and no cell of rec is a number, a message naming the names of rec
+// that the model lacks, those it misses and those it repeats.
+func (rd *rowDecoder) headerPerm(rec []string) ([]int, string) {
+	if rd.columns == nil {
+		return nil, ""
+	}
+	index := make(map[string]int, len(rd.columns))
+	for k, c := range rd.columns {
+		index[c] = k
+	}
+	perm := make([]int, len(rec))
+	seen := make([]bool, len(rd.columns))
+	var unknown, repeated, missing []string
+	for j, c := range rec {
+		c = strings.TrimSpace(c)
+		k, ok := index[c]
+		switch {
+		case !ok:
+			unknown = append(unknown, quoteCell(c))
+		case seen[k]:
+			repeated = append(repeated, quoteCell(c))
+		default:
+			seen[k] = true
+			perm[j] = k
+		}
+	}
+	for k, ok := range seen {
+		if !ok {
+			missing = append(missing, quoteCell(rd.columns[k]))
+		}
+	}
+	if unknown == nil && repeated == nil && missing == nil {
+		return perm, ""
+	}
+	if !rd.looksLikeHeader(rec) {
+		return nil, ""
+	}
+	var parts []string
+	if unknown != nil {
+		parts = append(parts, "unknown "+strings.Join(unknown, ", "))
+	}
+	if missing != nil {
+		parts = append(parts, "missing "+strings.Join(missing, ", "))
+	}
+	if repeated != nil {
+		parts = append(parts, "repeated "+strings.Join(repeated, ", "))
+	}
+	return nil, fmt.Sprintf("the CSV header does not match the model's columns %s: %s (give each column name once, in any order, or send no header)",
+		strings.Join(rd.columns, ","), strings.Join(parts, "; "))
 }
 
 // looksLikeHeader reports whether no cell of rec parses as a number.

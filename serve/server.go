@@ -12,8 +12,9 @@
 //	POST /sample           {"n":N,"seed":S} in, {"samples":[[...],...],"seed":S} out
 //
 // Rows are sent as JSON ({"rows": [[...], ...]} or a bare array of rows) or
-// as CSV (Content-Type text/csv; a first row equal to the model's column
-// names is skipped). With "Accept: text/csv" the results come back as CSV
+// as CSV (Content-Type text/csv; a first row of the model's column names,
+// in any order, is a header: the columns are reordered to the model's, and a
+// header with unknown, missing or repeated names is a 400 naming them). With "Accept: text/csv" the results come back as CSV
 // (a /sample CSV response carries its seed in the X-Seed header). Errors are
 // always JSON {"error": "...", "row": i, "column": j}, with row and column
 // present when the error is about one; indices count from 0. Status codes:

@@ -249,8 +249,16 @@ func TestLogProbBadRows(t *testing.T) {
 			`row 0, column 2 ("c"): "-Inf" is not allowed: values must be finite` + note, 0, 2},
 		{"csv word", "text/csv", "1,2,3\n1,two,3\n", 400,
 			`row 1, column 1 ("b"): "two" is not a number` + note, 1, 1},
-		{"csv wrong header", "text/csv", "b,a,c\n1,2,3\n", 400,
-			"the first CSV row looks like a header but does not match the model's columns a,b,c (in this order)", 0, -1},
+		{"csv unknown header", "text/csv", "b,a,z\n1,2,3\n", 400,
+			`the CSV header does not match the model's columns a,b,c: unknown "z"; missing "c" (give each column name once, in any order, or send no header)`, 0, -1},
+		{"csv short header", "text/csv", "c, a\n1,2\n", 400,
+			`the CSV header does not match the model's columns a,b,c: missing "b" (give each column name once, in any order, or send no header)`, 0, -1},
+		{"csv repeated header", "text/csv", "a,b,a\n1,2,3\n", 400,
+			`the CSV header does not match the model's columns a,b,c: missing "c"; repeated "a" (give each column name once, in any order, or send no header)`, 0, -1},
+		{"csv case header", "text/csv", "A,b,c\n1,2,3\n", 400,
+			`the CSV header does not match the model's columns a,b,c: unknown "A"; missing "a" (give each column name once, in any order, or send no header)`, 0, -1},
+		{"csv permuted NaN", "text/csv", "c,a,b\n1,2,NaN\n", 400,
+			`row 0, column 2 ("b"): "NaN" is not allowed: values must be finite` + note, 0, 2},
 		{"csv only header", "text/csv", "a,b,c\n", 400, "no rows: send at least one row of numbers", -1, -1},
 		{"csv quote", "text/csv", "1,\"2,3\n", 400, "invalid CSV on line 1, column 8: extraneous or missing \" in quoted-field", -1, -1},
 		{"csv too many", "text/csv", "1,2,3\n1,2,3\n1,2,3\n1,2,3\n", 413,
@@ -301,6 +309,12 @@ func TestLogProbFormats(t *testing.T) {
 		if v, _ := strconv.ParseFloat(recs[i+1][0], 64); v != want[i] {
 			t.Errorf("CSV row %d: %v, want %v", i, v, want[i])
 		}
+	}
+	// A header in another order: the columns are reordered to the model's.
+	code, _, body = do(h, "POST", "/logprob", "text/csv", "c,a, b\n2,0.5,-1\n0,1.25,-2\n")
+	var perm struct{ LogProb []float64 }
+	if code != 200 || json.Unmarshal([]byte(body), &perm) != nil || len(perm.LogProb) != 2 || perm.LogProb[0] != want[0] || perm.LogProb[1] != want[1] {
+		t.Errorf("permuted header: %d %s, want %v", code, body, want)
 	}
 	// Bare JSON array, +json content type.
 	code, _, body = do(h, "POST", "/logprob", "application/vnd.api+json", `[[0.5,-1,2],[1.25,-2,0]]`)

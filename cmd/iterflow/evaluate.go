@@ -73,7 +73,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 
 // printEvaluation writes an evaluation as a table.
 func printEvaluation(w io.Writer, r *pipeline.RunDir, ev *pipeline.Evaluation) {
-	fmt.Fprintf(w, "run %s: %s split, %d rows × %d columns\n\n", ev.Run, ev.Split, ev.N, ev.D)
+	fmt.Fprintf(w, "run %s: %s split, %s × %s\n\n", ev.Run, ev.Split, plural(ev.N, "row"), plural(ev.D, "column"))
 	headers := []string{"model", "NLL (nats/sample)", "± s.e."}
 	image := ev.GaussianBitsPerDim != 0
 	if image {

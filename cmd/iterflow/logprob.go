@@ -36,7 +36,7 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 	names := columnNames(m.Columns, d)
 	check := func(s *data.Table, how string) (*data.Table, error) {
 		if s.D != d {
-			return nil, fmt.Errorf("%s: %s selects %d columns; the model expects %d (columns: %s)", path, how, s.D, d, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s: %s selects %s; the model expects %d (columns: %s)", path, how, plural(s.D, "column"), d, strings.Join(names, ", "))
 		}
 		return s, nil
 	}
@@ -51,16 +51,22 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 		if slices.Equal(t.Names, m.Columns) {
 			return t, nil
 		}
-		var missing []string
+		var missing, idx []string
 		for _, c := range m.Columns {
-			if !slices.Contains(t.Names, c) {
-				missing = append(missing, fmt.Sprintf("%q", c))
+			j, err := headerIndex(t.Names, c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
 			}
+			if j < 0 {
+				missing = append(missing, fmt.Sprintf("%q", c))
+				continue
+			}
+			idx = append(idx, strconv.Itoa(j))
 		}
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("%s: its header lacks the model's column(s) %s (the model's columns: %s); rename them, or pick columns by position with --columns", path, strings.Join(missing, ", "), strings.Join(names, ", "))
 		}
-		s, err := t.Select(strings.Join(m.Columns, ","))
+		s, err := t.Select(strings.Join(idx, ","))
 		if err != nil {
 			return nil, fmt.Errorf("%s: selecting the model's columns by name: %w", path, err)
 		}
@@ -69,7 +75,7 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 	if t.D == d {
 		return t, nil
 	}
-	widthErr := fmt.Errorf("%s has %d columns; the model expects %d (columns: %s)", path, t.D, d, strings.Join(names, ", "))
+	widthErr := fmt.Errorf("%s has %s; the model expects %d (columns: %s)", path, plural(t.D, "column"), d, strings.Join(names, ", "))
 	if t.D > d {
 		widthErr = fmt.Errorf("%w; pick them with --columns (e.g. --columns 0-%d)", widthErr, d-1)
 	}
@@ -85,6 +91,34 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 		return nil, fmt.Errorf("%w; the run's columns %q select %d", widthErr, sel, s.D)
 	}
 	return s, nil
+}
+
+// headerIndex returns the index of the header column called name (spaces
+// around header names ignored): the exact match, else the one match ignoring
+// case (so a header "Alcohol" finds the model's column "alcohol"), else −1.
+// Two exact matches, or no exact match and two that differ only in case,
+// are an error naming both columns (counting from 0).
+func headerIndex(header []string, name string) (int, error) {
+	var exact, fold []int
+	for j, h := range header {
+		h = strings.TrimSpace(h)
+		if h == name {
+			exact = append(exact, j)
+		} else if strings.EqualFold(h, name) {
+			fold = append(fold, j)
+		}
+	}
+	switch {
+	case len(exact) == 1:
+		return exact[0], nil
+	case len(exact) > 1:
+		return -1, fmt.Errorf("the header names the model's column %q twice (columns %d and %d, counting from 0)", name, exact[0], exact[1])
+	case len(fold) == 1:
+		return fold[0], nil
+	case len(fold) > 1:
+		return -1, fmt.Errorf("the header's columns %d and %d (counting from 0) both match the model's column %q ignoring case; rename one, or pick columns with --columns", fold[0], fold[1], name)
+	}
+	return -1, nil
 }
 
 // hasHeader reports whether t's column names came from a header (not the
@@ -110,9 +144,11 @@ func newLogProbCmd() *cobra.Command {
 of the data (the standardization's log-determinant included), by the instantaneous change of variables
 through the chain of blocks.
 
-DATA is any file iterflow train reads (CSV/TSV/TXT/DATA, NPY, NPZ, Parquet, optionally gzipped). With
+DATA is any file iterflow train reads (CSV/TSV/TXT/DATA, NPY, NPZ, Parquet, optionally gzipped), or - for
+standard input (CSV, optionally gzipped, or NPY by its magic bytes; copied to a temporary file first). With
 --columns, those columns are scored. Otherwise, when DATA has a header, the model's columns are taken by
-name (a missing name is an error); without a header, DATA is used as is when it has exactly as many
+name, in any order (a name matches exactly, else ignoring case when only one header name does; a missing
+name is an error); without a header, DATA is used as is when it has exactly as many
 columns as the model, else the run's column selection (--columns of the run, from its config.yaml). Columns that the run dequantized (integer-valued) are scored as
 given: add U[0, 1) noise yourself for the dequantized likelihood.
 
@@ -127,7 +163,8 @@ with --on-error nan it gets NaN instead, and the summary counts such rows. A sum
 with --json (to stderr when -o -). Solver, trace and tolerances default to the run's eval config.`,
 		Example: `  iterflow logprob runs/wine-lfm wine.csv -o logp.csv
   iterflow logprob runs/wine-lfm wine.csv -o logp.npy --solver rk4 --steps 50 --json
-  iterflow logprob runs/rose-lfm points.csv -o - --trace hutchinson --seed 3`,
+  iterflow logprob runs/rose-lfm points.csv -o - --trace hutchinson --seed 3
+  zcat points.csv.gz | iterflow logprob runs/rose-lfm - -o logp.csv`,
 		Args: cobra.ExactArgs(2),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			switch len(args) {
@@ -140,6 +177,9 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := outputFormat(out); err != nil {
+				return err
+			}
+			if err := checkOutputPath(out); err != nil {
 				return err
 			}
 			if onError != "fail" && onError != "nan" {
@@ -157,12 +197,13 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 			if err != nil {
 				return fmt.Errorf("--trace: %v", err)
 			}
-			rd, err := data.NewRowReader(args[1], data.LoadOptions{})
+			in, err := openInput(args[1], cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			defer rd.Close()
-			cols, err := streamColumns(args[1], rd, r, columns)
+			defer in.Close()
+			rd := in.rd
+			cols, err := streamColumns(in.name, rd, r, columns)
 			if err != nil {
 				return err
 			}
@@ -171,7 +212,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 			if count != nil {
 				// For the progress report only (a fast pass without parsing
 				// numbers for CSV).
-				if total, err = data.CountRows(args[1], data.LoadOptions{}); err != nil {
+				if total, err = in.countRows(); err != nil {
 					return err
 				}
 			}
@@ -184,7 +225,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("logprob %s: %w", args[1], err)
+				return fmt.Errorf("logprob %s: %w", in.name, err)
 			}
 			sec := time.Since(t0).Seconds()
 			st := sum.stats
@@ -210,11 +251,10 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 					Seconds     float64 `json:"seconds"`
 				}{args[0], args[1], out, sum.n, sum.failed, r.Model.Dim(), mean, se, ec.Describe(), trace.String(), st.NFE, sec})
 			}
-			infof(log, "log p: mean %.4f ± %.4f nats over %d rows (NLL %.4f); %s, %s trace, NFE %d, %.2f s; written to %s",
-				mean, se, sum.n, -mean, ec.Describe(), trace, st.NFE, sec, out)
+			infof(log, "log p: mean %.4f ± %.4f nats over %s (NLL %.4f); %s, %s trace, NFE %d, %.2f s; written to %s",
+				mean, se, plural(sum.n, "row"), -mean, ec.Describe(), trace, st.NFE, sec, out)
 			if sum.failed > 0 {
-				infof(log, "%d rows could not be scored (the ODE solve failed; first: row %d, counting from 0) and were written as NaN; they may lie far outside the training data",
-					sum.failed, sum.firstFailed)
+				infof(log, "%s", failedRowsNote(sum.failed, sum.firstFailed))
 			}
 			return nil
 		},
@@ -226,6 +266,15 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 	sf.bind(f, true)
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// failedRowsNote is the summary line for the failed rows of --on-error nan
+// (failed ≥ 1; first counts from 0).
+func failedRowsNote(failed, first int) string {
+	if failed == 1 {
+		return fmt.Sprintf("1 row could not be scored (the ODE solve failed; row %d, counting from 0) and was written as NaN; it may lie far outside the training data", first)
+	}
+	return fmt.Sprintf("%d rows could not be scored (the ODE solve failed; first: row %d, counting from 0) and were written as NaN; they may lie far outside the training data", failed, first)
 }
 
 // streamColumns decides which columns of the rows that rd yields the model
@@ -313,7 +362,7 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 	var sum scoreSummary
 	w, d := rd.D(), m.Dim()
 	if len(cols) != d {
-		return sum, fmt.Errorf("%d columns selected, the model expects %d", len(cols), d)
+		return sum, fmt.Errorf("%s selected, the model expects %d", plural(len(cols), "column"), d)
 	}
 	in := make([]float64, chunk*w)
 	x := make([]float64, chunk*d)

@@ -4,9 +4,13 @@ import (
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,6 +20,15 @@ import (
 	"github.com/iterflow/iterflow/internal/atomicfile"
 	"github.com/iterflow/iterflow/pipeline"
 )
+
+// plural returns "1 word" for n = 1 and "n words" otherwise, for the counts
+// in messages (e.g. plural(1, "column") is "1 column").
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
 
 // printJSON writes v as indented JSON and a newline.
 func printJSON(w io.Writer, v any) error {
@@ -40,6 +53,44 @@ func outputFormat(path string) (string, error) {
 		return "", fmt.Errorf("-o: no output file; give FILE.csv, FILE.npy or - (CSV on stdout)")
 	}
 	return "", fmt.Errorf("-o %s: unknown output format; give a name ending in .csv or .npy, or - for CSV on stdout", path)
+}
+
+// checkOutputPath fails early, before any work, when the output file path
+// ("-": stdout, always fine) cannot be written: its directory is missing or
+// not a directory, the path is a directory, or a file cannot be created next
+// to it (the atomic write's temporary file is tried and removed). Errors
+// name the flag and the path.
+func checkOutputPath(path string) error {
+	if path == "-" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("-o %s: directory %s does not exist; create it first", path, dir)
+	case err != nil:
+		return fmt.Errorf("-o %s: %w", path, err)
+	case !st.IsDir():
+		return fmt.Errorf("-o %s: %s is not a directory", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("-o %s: is a directory; give a file name", path)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("-o %s: cannot create a file in %s: %w", path, dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("-o %s: remove the test file %s: %w", path, name, err)
+	}
+	return nil
 }
 
 // writeMatrix writes the n×d row-major matrix x to path (CSV with a header of

@@ -131,13 +131,9 @@ func (p *lineProgress) EndBlock() {
 	eta := ""
 	if left := p.n - p.k - 1; left > 0 {
 		perBlock := now.Sub(p.first) / time.Duration(p.k+1)
-		blocks := "blocks"
-		if left == 1 {
-			blocks = "block"
-		}
-		eta = fmt.Sprintf(", ETA %s for %d more %s", fmtDur(perBlock*time.Duration(left)), left, blocks)
+		eta = fmt.Sprintf(", ETA %s for %s", fmtDur(perBlock*time.Duration(left)), plural(left, "more block"))
 	}
-	fmt.Fprintf(p.w, "block %d/%d (%s): %d steps, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, p.steps, mean, now.Sub(p.start).Seconds(), eta)
+	fmt.Fprintf(p.w, "block %d/%d (%s): %s, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, plural(p.steps, "step"), mean, now.Sub(p.start).Seconds(), eta)
 }
 
 // barCounter draws a progress bar over rows with ETA.
@@ -189,11 +185,11 @@ func (c *lineCounter) Add(n int) {
 	c.last = now
 	el := now.Sub(c.start)
 	eta := time.Duration(float64(el) * float64(c.total-c.done) / float64(c.done))
-	fmt.Fprintf(c.w, "%s: %d/%d rows (%.0f%%), %s elapsed, ETA %s\n", c.label, c.done, c.total, 100*float64(c.done)/float64(c.total), fmtDur(el), fmtDur(eta))
+	fmt.Fprintf(c.w, "%s: %d/%s (%.0f%%), %s elapsed, ETA %s\n", c.label, c.done, plural(c.total, "row"), 100*float64(c.done)/float64(c.total), fmtDur(el), fmtDur(eta))
 }
 
 func (c *lineCounter) Finish() {
-	fmt.Fprintf(c.w, "%s: %d/%d rows in %s\n", c.label, c.done, c.total, fmtDur(time.Since(c.start)))
+	fmt.Fprintf(c.w, "%s: %d/%s in %s\n", c.label, c.done, plural(c.total, "row"), fmtDur(time.Since(c.start)))
 }
 
 // fmtDur formats a duration to 0.1 s below a minute, to the second above.

@@ -86,14 +86,34 @@ func resolveThreads(cmd *cobra.Command) (threadSplit, error) {
 	return s, nil
 }
 
+// threadsWarning returns the warning for a thread count (from --threads or
+// $ITERFLOW_THREADS) above the ncpu CPUs of the machine, or "" when threads
+// is 0 (not set) or at most ncpu. Such a count still runs: the goroutines
+// then share the cores.
+func threadsWarning(cmd *cobra.Command, threads, ncpu int) string {
+	if threads <= ncpu {
+		return ""
+	}
+	src := fmt.Sprintf("--threads %d", threads)
+	if !cmd.Flags().Changed("threads") {
+		src = fmt.Sprintf("$%s = %d", threadsEnv, threads)
+	}
+	return fmt.Sprintf("warning: %s exceeds the %s of this machine", src, plural(ncpu, "CPU"))
+}
+
 // setupThreads applies the thread split of the global flags before a command
 // runs: GOMAXPROCS = --threads, the OpenBLAS thread count = --blas-threads.
 // With neither flag nor variable set it changes nothing (Go uses every core,
-// OpenBLAS its own default). It is the root command's PersistentPreRunE.
+// OpenBLAS its own default). A thread count above runtime.NumCPU() is used
+// as given, with one warning on stderr. It is the root command's
+// PersistentPreRunE.
 func setupThreads(cmd *cobra.Command, _ []string) error {
 	s, err := resolveThreads(cmd)
 	if err != nil {
 		return err
+	}
+	if w := threadsWarning(cmd, s.Threads, runtime.NumCPU()); w != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "iterflow: "+w)
 	}
 	if s.Threads > 0 {
 		runtime.GOMAXPROCS(s.Threads)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/iterflow/iterflow/data/registry"
 	"github.com/iterflow/iterflow/pipeline"
 )
 
@@ -69,6 +70,9 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 				cfg.Data = absDataPath(cfg.Data)
 			}
 			for _, w := range unusedMethodFlags(cmd.Flags(), cfg.Method) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "iterflow: "+w)
+			}
+			if w := maxRowsWarning(cfg.Data, cfg.MaxRows); w != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "iterflow: "+w)
 			}
 			log, prog, count := reporters(cmd)
@@ -167,7 +171,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.Float64Var(&c.Logit.Lo, "logit-lo", def.Logit.Lo, "--logit: lower bound of every column")
 	f.Float64Var(&c.Logit.Hi, "logit-hi", def.Logit.Hi, "--logit: upper bound of every column (256 for dequantized 8-bit images)")
 	f.Float64Var(&c.Logit.Alpha, "logit-alpha", def.Logit.Alpha, "--logit: shrink [0, 1] to [α, 1−α] before the logit")
-	f.IntVar(&c.MaxRows, "max-rows", 0, "keep a seeded subset of at most this many rows per file of an image dataset (0: all)")
+	f.IntVar(&c.MaxRows, "max-rows", 0, "keep a seeded subset of at most this many rows per file of an image dataset such as mnist (0: all; other data: no effect, with a warning)")
 	f.IntVar(&c.Distill.Iters, "distill-iters", 0, "after training, distill every block into a one-step student with this many steps (0: no distillation)")
 	f.IntVar(&c.Distill.Pool, "distill-pool", def.Distill.Pool, "latent draws pushed through the chain to train the one-step students")
 	f.StringVar(&c.Columns, "columns", "", `columns to use, by index, range or name ("0-10", "alcohol,pH"); default all`)
@@ -451,4 +455,27 @@ func absDataPath(p string) string {
 		return p
 	}
 	return abs
+}
+
+// maxRowsWarning returns the warning for --max-rows (config max_rows) set
+// with data that it does not apply to, or "" when maxRows is 0 or data is an
+// image dataset of the registry. max_rows subsamples image datasets while
+// they are read (data/registry.Options.MaxRows); files, tables, the MAF sets
+// and the 2D generators are used whole, so a tabular file is not cut short.
+func maxRowsWarning(data string, maxRows int) string {
+	if maxRows <= 0 {
+		return ""
+	}
+	if _, err := os.Stat(data); err != nil {
+		if ds, err := registry.Lookup(data); err == nil && ds.Kind == registry.KindImage {
+			return ""
+		}
+	}
+	var images []string
+	for _, ds := range registry.List() {
+		if ds.Kind == registry.KindImage {
+			images = append(images, ds.Name)
+		}
+	}
+	return fmt.Sprintf("warning: --max-rows %d has no effect with --data %s: it subsamples the image datasets only (%s); all rows are used", maxRows, data, strings.Join(images, ", "))
 }
