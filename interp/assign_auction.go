@@ -81,13 +81,11 @@ func (a *Assigner) auction(cost []float64, eps0, epsEnd, theta float64, maxBids 
 			j1, e1 := int32(-1), 0
 			for e, j := range js {
 				r := cs[e] - v[j]
-				if r < r2 {
-					if r < r1 {
-						r2, r1, j1, e1 = r1, r, j, e
-					} else {
-						r2 = r
-					}
+				r2 = min(r2, max(r, r1))
+				if r < r1 {
+					j1, e1 = j, e
 				}
+				r1 = min(r1, r)
 			}
 			if bound && !fresh {
 				t := a.redThr[i]
@@ -333,7 +331,7 @@ func (a *Assigner) cheapestRows(cost []float64, n, j int) ([]float64, []int32) {
 func (a *Assigner) fastCandidateRows(cost []float64, lo, hi int, ps *passScratch) bool {
 	n, k := a.n, a.k
 	nb := 4 * k
-	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
+	bk, bj := ps.bufK[:nb+scanSlack], ps.bufJ[:nb+scanSlack]
 	const s = 64
 	stride := n / s
 	t := 2 * k * s / n

@@ -27,7 +27,7 @@ const (
 
 // passScratch is the scratch space of one half of a split pass.
 type passScratch struct {
-	bufK []float64 // candidate selection buffer (4k+4 keys)
+	bufK []float64 // candidate selection buffer (4k+scanSlack keys)
 	bufJ []int32   // their columns
 	samp []float64 // row sample for the threshold guess (64)
 	red  []float64 // one row of reduced costs (n), for the rare widening
@@ -54,7 +54,7 @@ func (a *Assigner) growScratch(n, k int) {
 	}
 	for w := range a.ps {
 		ps := &a.ps[w]
-		nb := 4*k + 4
+		nb := 4*k + scanSlack
 		if cap(ps.bufK) < nb {
 			ps.bufK = make([]float64, nb)
 			ps.bufJ = make([]int32, nb)

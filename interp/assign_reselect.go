@@ -71,7 +71,7 @@ func (a *Assigner) reselect(cost []float64) bool {
 func (a *Assigner) selectRow(cost []float64, i int, ps *passScratch) bool {
 	n, k := a.n, a.k
 	nb := 4 * k
-	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
+	bk, bj := ps.bufK[:nb+scanSlack], ps.bufJ[:nb+scanSlack]
 	row := cost[i*n : (i+1)*n]
 	v := a.v[:len(row)]
 	const s = 64
@@ -134,7 +134,7 @@ func (a *Assigner) extendRow(cost []float64, i int, r1 float64) {
 	}
 	nb := 4 * k
 	ps := &a.ps[0] // the auction runs on one goroutine
-	bk, bj := ps.bufK[:nb+4], ps.bufJ[:nb+4]
+	bk, bj := ps.bufK[:nb+scanSlack], ps.bufJ[:nb+scanSlack]
 	cnt, thr, _ := scanBelow(row, v, thr, bk, bj, nb, k) // finite: reselect checked the row
 	a.takeList(cost, i, bk[:cnt], bj[:cnt], thr, sp)
 }
@@ -241,71 +241,4 @@ func (a *Assigner) cTransform(cost []float64, lo, hi int) {
 			v[j] = min(v[j], x-up)
 		}
 	}
-}
-
-// appendBelow appends to bk, bj (from index cnt) those of the four values
-// x0…x3, at columns j…j+3, that are below thr, and returns the new count.
-// The candidate scans call it only for a group with some value below thr,
-// so the test of the common case stays in their loops.
-func appendBelow(bk []float64, bj []int32, cnt, j int, x0, x1, x2, x3, thr float64) int {
-	if x0 < thr {
-		bk[cnt], bj[cnt] = x0, int32(j)
-		cnt++
-	}
-	if x1 < thr {
-		bk[cnt], bj[cnt] = x1, int32(j+1)
-		cnt++
-	}
-	if x2 < thr {
-		bk[cnt], bj[cnt] = x2, int32(j+2)
-		cnt++
-	}
-	if x3 < thr {
-		bk[cnt], bj[cnt] = x3, int32(j+3)
-		cnt++
-	}
-	return cnt
-}
-
-// scanBelow feeds the values x_j = row[j] − v[j] (v as long as row; zeros
-// for the raw costs) below thr
-// into the buffer bk, bj (values, columns; room for nb+4), cutting it back to
-// the k least by quickselect whenever it holds nb or more, which lowers thr
-// to the k-th least. It returns the entries kept, the final threshold (every
-// value of the row not kept is ≥ it) and whether every x_j is finite (their
-// sum times 0 is NaN otherwise). One pass, unrolled by four; the candidate
-// pass, reselect and the auction's row rescans all use it.
-func scanBelow(row, v []float64, thr float64, bk []float64, bj []int32, nb, k int) (cnt int, _ float64, finite bool) {
-	v = v[:len(row)]
-	var z0, z1, z2, z3 float64 // Σ x·0: NaN iff some x is NaN or ±Inf
-	j := 0
-	for ; j+4 <= len(row); j += 4 {
-		c := row[j : j+4 : j+4]
-		w := v[j : j+4 : j+4]
-		x0, x1, x2, x3 := c[0]-w[0], c[1]-w[1], c[2]-w[2], c[3]-w[3]
-		z0 += x0 * 0
-		z1 += x1 * 0
-		z2 += x2 * 0
-		z3 += x3 * 0
-		if x0 < thr || x1 < thr || x2 < thr || x3 < thr {
-			cnt = appendBelow(bk, bj, cnt, j, x0, x1, x2, x3, thr)
-			if cnt >= nb {
-				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-				cnt = k
-			}
-		}
-	}
-	for ; j < len(row); j++ {
-		x := row[j] - v[j]
-		z0 += x * 0
-		if x < thr {
-			bk[cnt], bj[cnt] = x, int32(j)
-			cnt++
-			if cnt >= nb {
-				thr = selectSmallest(bk[:cnt], bj[:cnt], k)
-				cnt = k
-			}
-		}
-	}
-	return cnt, thr, z0+z1+z2+z3 == 0
 }
