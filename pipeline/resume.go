@@ -177,9 +177,13 @@ func LoadResumeConfig(out string) (Config, error) {
 type StoppedError struct {
 	// Out is the run directory and Partial the directory with the checkpoint.
 	Out, Partial string
-	// Block (1-based) and Step (steps done in it) of the last checkpoint;
-	// Blocks is the run's block count (0 when not known).
+	// Block (1-based) and Step (steps done in it) of the last checkpoint.
 	Block, Step int
+	// After names what the run was doing when interrupted after training had
+	// finished ("evaluating the test NLL", "fitting the baselines",
+	// "sampling"); "" while training. The checkpoint then holds every
+	// trained block, and resuming does not train again.
+	After string
 	// Diverged is set for a divergence; Err is the cause.
 	Diverged bool
 	Err      error
@@ -192,6 +196,9 @@ func (e *StoppedError) Error() string {
 		return fmt.Sprintf("block %d, step %d: loss is %g; the last good checkpoint (block %d, step %d) is kept in %s; "+
 			"resume with: iterflow train --resume %s --on-diverge rollback (rolls back and lowers the learning rate)",
 			de.Block+1, de.Step+1, de.Loss, e.Block, e.Step, e.Partial, e.Out)
+	}
+	if e.After != "" {
+		return fmt.Sprintf("interrupted while %s, after training finished (every block is saved; resuming does not train again); resume with: iterflow train --resume %s", e.After, e.Out)
 	}
 	return fmt.Sprintf("interrupted at block %d, step %d; resume with: iterflow train --resume %s", e.Block, e.Step, e.Out)
 }

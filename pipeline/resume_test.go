@@ -155,3 +155,52 @@ func TestDivergenceStopsAndRollbackFinishes(t *testing.T) {
 		t.Fatalf("rollback trained %d blocks, want 3", len(res.Model.Fields))
 	}
 }
+
+// cancelAtStart cancels ctx when a row counter starts the step labelled at.
+type cancelAtStart struct {
+	at     string
+	cancel func()
+}
+
+func (c *cancelAtStart) Start(label string, _ int) {
+	if label == c.at {
+		c.cancel()
+	}
+}
+func (c *cancelAtStart) Add(int) {}
+func (c *cancelAtStart) Finish() {}
+
+// An interruption after training says so and names the phase, not a block
+// and step past the last block; resuming finishes without training again
+// and gives the uninterrupted run's model.
+func TestInterruptAfterTrainingNamesThePhase(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref")
+	if _, err := Run(context.Background(), resumeConfig(ref), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Run(ctx, resumeConfig(out), Options{Counter: &cancelAtStart{at: "samples", cancel: cancel}, CheckpointEvery: 5})
+	want := fmt.Sprintf("interrupted while sampling, after training finished (every block is saved; resuming does not train again); resume with: iterflow train --resume %s", out)
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	cfg, err := LoadResumeConfig(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := &cancelAfter{n: -1}
+	if _, err := Run(context.Background(), cfg, Options{Resume: true, Progress: prog}); err != nil {
+		t.Fatal(err)
+	}
+	if prog.steps != 0 {
+		t.Fatalf("the resumed run trained %d steps, want 0", prog.steps)
+	}
+	a, _ := os.ReadFile(filepath.Join(ref, "model.safetensors"))
+	b, _ := os.ReadFile(filepath.Join(out, "model.safetensors"))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatal("the resumed run's model.safetensors differs from the uninterrupted run's")
+	}
+}

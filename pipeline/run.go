@@ -275,13 +275,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}()
 	// stopped turns an interruption or divergence of a resumable run into
 	// a *StoppedError naming the last checkpoint and the resume command.
+	after := "" // what the run does once training has finished (see StoppedError.After)
 	stopped := func(err error) error {
 		if ck == nil || !ck.saved && !opt.Resume {
 			return err
 		}
 		var de *method.DivergedError
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) {
-			return &StoppedError{Out: out, Partial: work, Block: ck.meta.Block + 1, Step: ck.meta.Step, Diverged: de != nil && !errors.Is(err, context.Canceled), Err: err}
+			return &StoppedError{Out: out, Partial: work, Block: ck.meta.Block + 1, Step: ck.meta.Step, After: after, Diverged: de != nil && !errors.Is(err, context.Canceled), Err: err}
 		}
 		return err
 	}
@@ -333,6 +334,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	var evalSec float64
 	if m.Source == "" {
 		logf("evaluating the test log-likelihood: %s, %s trace, %d rows", cfg.Eval.Describe(), trace, test.N)
+		after = "evaluating the test NLL"
 		t1 := time.Now()
 		nll, se, st, err = testNLL(ctx, &cfg, m, test.X, test.N, opt.Counter, opt.Comm)
 		if err != nil {
@@ -356,6 +358,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	var bases []Baseline
 	if !ds.Toy || d > 0 {
 		logf("fitting the classical baselines (Gaussian mixture, kernel density estimate) on the training split")
+		after = "fitting the baselines"
 		bases = fitBaselines(ctx, trainS, valS, testS, train.N, val.N, test.N, d, valLD, testLD, cfg.Seed)
 		if err := ctx.Err(); err != nil {
 			return nil, stopped(err)
@@ -370,6 +373,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	// Samples for the pictures.
 	sopt := flow.Options{Solver: eopt, BatchSize: cfg.Eval.BatchSize, Rand: rand.New(rand.NewPCG(cfg.Seed, 0x5a))}
 	t2 := time.Now()
+	after = "sampling"
 	samples, sst, err := SampleRows(ctx, m, cfg.Eval.Samples, sopt, opt.Counter, "samples")
 	if err != nil {
 		return nil, stopped(fmt.Errorf("sample: %w", err))
