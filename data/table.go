@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -278,6 +279,40 @@ func IntegerColumns(t *Table) []bool {
 		}
 	}
 	return out
+}
+
+// DuplicateRows returns the number of rows of t that repeat an earlier row
+// exactly (every value equal; −0 and +0 count as equal, NaN as never equal),
+// and the 0-based index of the first such row (−1 when there is none). A
+// split of a table with duplicates can put copies of one point in both the
+// training and the test part, which makes a test log-likelihood optimistic.
+func DuplicateRows(t *Table) (count, first int) {
+	first = -1
+	seen := make(map[string]int, t.N)
+	key := make([]byte, 8*t.D)
+	for i := 0; i < t.N; i++ {
+		row := t.X[i*t.D : (i+1)*t.D]
+		nan := false
+		for j, v := range row {
+			if v == 0 {
+				v = 0 // −0 and +0 alike
+			}
+			nan = nan || v != v
+			binary.LittleEndian.PutUint64(key[8*j:], math.Float64bits(v))
+		}
+		if nan {
+			continue
+		}
+		if _, ok := seen[string(key)]; ok {
+			if count == 0 {
+				first = i
+			}
+			count++
+			continue
+		}
+		seen[string(key)] = i
+	}
+	return count, first
 }
 
 // ConstantColumns returns the 0-based indices, in increasing order, of the

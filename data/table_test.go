@@ -383,3 +383,24 @@ func TestFitStandardizerOverflow(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+func TestDuplicateRows(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		name        string
+		x           []float64
+		count, frst int
+	}{
+		{"none", []float64{1, 2, 3, 4, 5, 6}, 0, -1},
+		{"one", []float64{1, 2, 3, 4, 1, 2}, 1, 2},
+		{"signed zero", []float64{0, 1, 5, 5, math.Copysign(0, -1), 1}, 1, 2},
+		{"three copies", []float64{7, 8, 7, 8, 1, 1, 7, 8}, 2, 1},
+		{"NaN never equal", []float64{nan, 1, nan, 1}, 0, -1},
+		{"same values, other order", []float64{1, 2, 2, 1}, 0, -1},
+	} {
+		tab := &Table{X: c.x, N: len(c.x) / 2, D: 2}
+		if n, f := DuplicateRows(tab); n != c.count || f != c.frst {
+			t.Errorf("%s: got %d duplicates, first %d; want %d, %d", c.name, n, f, c.count, c.frst)
+		}
+	}
+}

@@ -297,3 +297,35 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// Rows that repeat an earlier row (here rows 10–19 repeat rows 0–9) are
+// counted in a warning; a table without them gets none.
+func TestDuplicateRowsWarn(t *testing.T) {
+	p := badCSV(t, 1000, 3, nil)
+	cfg := quickConfig(p)
+	sp, err := PrepareSplits(&cfg)
+	if err != nil || len(sp.Warnings) != 0 {
+		t.Fatalf("distinct rows: warnings %q (%v)", sp.Warnings, err)
+	}
+	cells := map[[2]int]string{}
+	p = badCSV(t, 1000, 3, func(i, j int, v float64) string {
+		s := fmt.Sprintf("%.6f", v)
+		if i < 10 {
+			cells[[2]int{i, j}] = s
+		}
+		if i >= 10 && i < 20 {
+			s = cells[[2]int{i - 10, j}]
+		}
+		return s
+	})
+	cfg = quickConfig(p)
+	sp, err = PrepareSplits(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "data bad.csv: 10 of its 1000 rows repeat an earlier row exactly (the first: data row 11, counting from 1); " +
+		"copies can land in both the training and the test split, which makes the test NLL optimistic"
+	if len(sp.Warnings) != 1 || sp.Warnings[0] != want {
+		t.Fatalf("warnings %q, want [%q]", sp.Warnings, want)
+	}
+}

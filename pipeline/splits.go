@@ -34,8 +34,10 @@ type Splits struct {
 	// DroppedColumns lists the names of the constant columns dropped
 	// (Config.DropConstant).
 	DroppedColumns []string
-	// Warnings are lines for the run's log: one per dropped constant column
-	// and one giving the count of dropped rows, e.g.
+	// Warnings are lines for the run's log: one per dropped constant column,
+	// one giving the count of rows that repeat an earlier row (tables other
+	// than images and the 2D generators), and one giving the count of dropped
+	// rows, e.g.
 	// `data bad.csv: dropped 2 rows with NaN or Inf (first at line 12, column 3 ("c"))`.
 	Warnings []string
 }
@@ -130,6 +132,17 @@ func PrepareSplits(cfg *Config) (*Splits, error) {
 		}
 	default: // "none"
 		deq = make([]bool, d)
+	}
+	if ds.ImageH == 0 && !ds.Toy {
+		if dup, first := data.DuplicateRows(tab); dup > 0 {
+			verb := "repeat"
+			if dup == 1 {
+				verb = "repeats"
+			}
+			warnings = append(warnings, fmt.Sprintf("data %s: %d of its %d rows %s an earlier row exactly (the first: data row %d, counting from 1); "+
+				"copies can land in both the training and the test split, which makes the test NLL optimistic",
+				ds.Name, dup, n, verb, first+1))
+		}
 	}
 	x := append([]float64(nil), tab.X...)
 	tabq := &data.Table{X: x, N: n, D: d, Names: tab.Names}
