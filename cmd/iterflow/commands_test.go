@@ -457,3 +457,39 @@ func TestTrainSavesAbsoluteDataPath(t *testing.T) {
 		}
 	}
 }
+
+// evaluate on a run whose data file has moved: the error suggests --data,
+// and --data with the new path reproduces metrics.json's test NLL; a file
+// with other rows is refused by the standardization check.
+func TestEvaluateMovedData(t *testing.T) {
+	dir, rd, csv := trainTiny(t)
+	r, err := pipeline.OpenRun(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	met := r.Metrics
+	moved := filepath.Join(dir, "elsewhere.csv")
+	if err := os.Rename(csv, moved); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = run(t, "evaluate", rd, "--json")
+	if err == nil || !strings.HasSuffix(err.Error(), "; if the run's data file has moved, give its new path with --data") {
+		t.Fatalf("evaluate after the move: got %v, want the --data hint", err)
+	}
+	stdout, _, err := run(t, "evaluate", rd, "--data", moved, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+		t.Fatalf("%q: %v", stdout, err)
+	}
+	if d := math.Abs(ev["nll"].(float64) - met.TestNLL); d > 1e-9 {
+		t.Errorf("evaluate --data NLL %v, metrics.json test_nll %v", ev["nll"], met.TestNLL)
+	}
+	other := filepath.Join(dir, "other.csv")
+	writeTable(t, other, 400, []string{"a", "b", "c"})
+	if _, _, err := run(t, "evaluate", rd, "--data", other); err == nil || !strings.Contains(err.Error(), "changed since the run") {
+		t.Errorf("evaluate --data with other rows: got %v, want the standardization check", err)
+	}
+}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +17,7 @@ func newEvaluateCmd() *cobra.Command {
 		split string
 		sf    solverFlags
 	)
-	var dataDir string
+	var dataDir, dataFile string
 	cmd := &cobra.Command{
 		Use:   "evaluate RUN [--split test|val|train]",
 		Short: "Recompute a run's NLL on one of its splits, beside the Gaussian baseline",
@@ -29,7 +31,8 @@ Hutchinson probes (the split always uses the run's seed).
 Prints a table, or with --json an object with the keys run, split, n, d, nll_defined, nll, nll_se,
 gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits_per_dim for images).`,
 		Example: `  iterflow evaluate runs/wine-lfm
-  iterflow evaluate runs/wine-lfm --split val --solver rk4 --steps 100 --json`,
+  iterflow evaluate runs/wine-lfm --split val --solver rk4 --steps 100 --json
+  iterflow evaluate runs/wine-lfm --data /new/place/winequality-red.csv`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRun,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +48,9 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 			if cmd.Flags().Changed("data-dir") {
 				r.Config.DataDir = dataDir
 			}
+			if cmd.Flags().Changed("data") {
+				r.Config.Data = absDataPath(dataFile)
+			}
 			ec, seed, _, err := solveOptions(cmd, r, &sf)
 			if err != nil {
 				return err
@@ -52,6 +58,9 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 			_, _, count := reporters(cmd)
 			ev, err := pipeline.Evaluate(cmd.Context(), r, pipeline.EvalOptions{Split: split, Eval: ec, Seed: seed, Counter: count})
 			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("data") {
+					err = fmt.Errorf("%w; if the run's data file has moved, give its new path with --data", err)
+				}
 				return err
 			}
 			if _, jsonOut := globals(cmd); jsonOut {
@@ -67,6 +76,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 	_ = cmd.RegisterFlagCompletionFunc("split", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"test", "val", "train"}, cobra.ShellCompDirectiveNoFileComp
 	})
+	cmd.Flags().StringVar(&dataFile, "data", "", "the run's data file at a new path (it must hold the same rows: the split is rebuilt from it and checked against the model's standardization)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory searched first for the run's named dataset (default: the run's, then $ITERFLOW_DATA, then the user cache directory)")
 	return cmd
 }
