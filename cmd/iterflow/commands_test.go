@@ -432,6 +432,15 @@ func TestLineProgressPrintsETA(t *testing.T) {
 		!strings.Contains(lines[0], "for 1 more block") || strings.Contains(lines[0], "for 1 more blocks") || strings.Contains(lines[1], "ETA") {
 		t.Errorf("lines %q", lines)
 	}
+	// A block stopped early (time budget, interrupt) says so, with no ETA.
+	b.Reset()
+	p.StartBlock(0, 3, 1000, "OU step")
+	p.Step(2)
+	p.Step(4)
+	p.EndBlock()
+	if line := b.String(); !strings.HasPrefix(line, "block 1/3 (OU step): stopped after 2 of 1000 steps, loss 3.0000, ") || strings.Contains(line, "ETA") {
+		t.Errorf("early stop: %q", line)
+	}
 }
 
 // A data file given by a relative path is saved as an absolute one, so the

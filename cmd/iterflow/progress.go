@@ -128,6 +128,12 @@ func (p *lineProgress) EndBlock() {
 		mean = p.acc / float64(p.cnt)
 	}
 	now := time.Now()
+	if p.steps < p.iters {
+		// Stopped early (a time budget, an interrupt or an error): the
+		// caller says why; an ETA for more blocks would mislead.
+		fmt.Fprintf(p.w, "block %d/%d (%s): stopped after %d of %s, loss %.4f, %.1f s\n", p.k+1, p.n, p.label, p.steps, plural(p.iters, "step"), mean, now.Sub(p.start).Seconds())
+		return
+	}
 	eta := ""
 	if left := p.n - p.k - 1; left > 0 {
 		perBlock := now.Sub(p.first) / time.Duration(p.k+1)
