@@ -12,10 +12,10 @@ import (
 // Optim holds the optimizer settings shared by the block-wise trainers: it is
 // embedded in LFMConfig, JKOConfig and FMConfig, so that its fields read as
 // theirs (cfg.Iters, cfg.LR, …). Each block is trained from scratch by Adam
-// (β1 = 0.9, β2 = 0.999, ε = 1e-8, no weight decay) with a step-decay
-// learning-rate schedule, optional gradient clipping and an optional
-// exponential moving average of the weights; the optimizer state and the
-// schedule restart for every block (and every pass of TrainJKO).
+// (β1 = 0.9, β2 = 0.999, ε = 1e-8, optional decoupled weight decay) with a
+// step-decay learning-rate schedule, optional gradient clipping and an
+// optional exponential moving average of the weights; the optimizer state and
+// the schedule restart for every block (and every pass of TrainJKO).
 type Optim struct {
 	// Iters is the number of optimizer steps per block (per run for TrainFM,
 	// Reflow and Distill); at least 1.
@@ -38,6 +38,17 @@ type Optim struct {
 	// it (torch.nn.utils.clip_grad_norm_). 0 disables clipping; it must not
 	// be negative.
 	Clip float64
+	// WeightDecay is Adam's decoupled weight-decay rate λ (AdamW, Loshchilov
+	// & Hutter, arXiv:1711.05101; PyTorch torch.optim.AdamW semantics): each
+	// step first multiplies every parameter by 1 − lr·λ, with lr the
+	// learning rate of that step (after the StepLR decay), then applies the
+	// Adam update of the (clipped) gradient; the decay is not part of the
+	// gradient, so it is neither clipped nor rescaled by Adam's moments. λ
+	// is in units of 1/LR: lr·λ is the fraction of every weight removed per
+	// step. 0 (the default) disables it and leaves every result bitwise
+	// unchanged. It must be finite and non-negative, with LR·λ < 1 so that
+	// the factor 1 − lr·λ stays positive.
+	WeightDecay float64
 	// EMA is the decay, in [0, 1), of an exponential moving average of the
 	// weights, updated after every step; the average is used for validation
 	// and becomes the block's final weights. It warms up (nn.EMA.Warmup: the
@@ -108,6 +119,10 @@ func (o *Optim) validate(prefix string) error {
 		return fmt.Errorf("%s: lr decay must be in (0, 1], got %g", prefix, o.LRDecay)
 	case !(o.Clip >= 0):
 		return fmt.Errorf("%s: clip must be non-negative, got %g", prefix, o.Clip)
+	case !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 1):
+		return fmt.Errorf("%s: weight decay must be finite and >= 0, got %g", prefix, o.WeightDecay)
+	case !(o.LR*o.WeightDecay < 1):
+		return fmt.Errorf("%s: weight decay must be below 1/lr = %g (each step multiplies the weights by 1 − lr·λ), got %g", prefix, 1/o.LR, o.WeightDecay)
 	case !(o.EMA >= 0 && o.EMA < 1):
 		return fmt.Errorf("%s: ema must be in [0, 1), got %g", prefix, o.EMA)
 	case o.ValEvery < 0:
@@ -164,6 +179,7 @@ func (o *Optim) newBlockOptim(params []float32) *blockOptim {
 		iters:     o.Iters,
 		valEvery:  o.ValEvery,
 	}
+	op.adam.WeightDecay = o.WeightDecay
 	if o.EMA > 0 {
 		op.ema = nn.NewEMA(params, o.EMA)
 		op.ema.Warmup = true
@@ -180,8 +196,9 @@ func (op *blockOptim) expired() bool {
 	return !op.deadline.IsZero() && time.Now().After(op.deadline)
 }
 
-// step clips the gradient in grad, applies the Adam update with the learning
-// rate of the 0-based step and updates the EMA.
+// step clips the gradient in grad, applies the Adam update (with the decoupled
+// weight decay, if any) with the learning rate of the 0-based step and updates
+// the EMA.
 func (op *blockOptim) step(step int) {
 	if op.clip > 0 {
 		nn.ClipGradNorm(op.grad, op.clip)

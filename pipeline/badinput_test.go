@@ -235,7 +235,7 @@ func TestOneDimensionalData(t *testing.T) {
 func TestConfigBadInputNamesTheKey(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"trian:\n  iters: 5\n", `line 1: unknown key "trian" (top-level keys: columns, data, data_dir, dequantize, distill, drop_constant, drop_nonfinite, eval, fm, jko, lfm, logit, max_rows, method, mle, model, out, push, seed, source, test_frac, toy_samples, train, val_frac)`},
-		{"train:\n  iterz: 5\n", `line 2: unknown key "train.iterz" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, seconds, val_every, warm_start)`},
+		{"train:\n  iterz: 5\n", `line 2: unknown key "train.iterz" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, seconds, val_every, warm_start, weight_decay)`},
 		{"eval:\n  sovler: rk4\n", `line 2: unknown key "eval.sovler" (keys of eval: atol, batch_size, rtol, samples, solver, steps, trace)`},
 		{"train:\n  iters: many\n", `line 2: key "train.iters": want a whole number, got "many"`},
 		{"train:\n  lr: fast\n", `line 2: key "train.lr": want a number, got "fast"`},

@@ -139,9 +139,17 @@ type TrainConfig struct {
 	LRDecay      float64 `yaml:"lr_decay"`
 	LRDecayEvery int     `yaml:"lr_decay_every"`
 	Clip         float64 `yaml:"clip"`
-	EMA          float64 `yaml:"ema"`
-	WarmStart    bool    `yaml:"warm_start"`
-	ValEvery     int     `yaml:"val_every"`
+	// WeightDecay is Adam's decoupled weight-decay rate λ (AdamW,
+	// arXiv:1711.05101; PyTorch semantics): each step multiplies the weights
+	// by 1 − lr·λ with that step's learning rate (method.Optim.WeightDecay).
+	// 0 (the default) disables it; it must be finite, >= 0 and below 1/lr.
+	// The key is left out of config.yaml when 0, so that the config (and the
+	// checkpoint's config hash) of a run without weight decay is the one
+	// written before the key existed, and such runs still resume.
+	WeightDecay float64 `yaml:"weight_decay,omitempty"`
+	EMA         float64 `yaml:"ema"`
+	WarmStart   bool    `yaml:"warm_start"`
+	ValEvery    int     `yaml:"val_every"`
 	// BlockSeconds is a wall-clock budget per block (0: none), for
 	// comparisons at equal training time.
 	BlockSeconds float64 `yaml:"block_seconds"`
@@ -357,8 +365,11 @@ func rejectNoneText(n *yaml.Node, key string) error {
 	case yaml.ScalarNode:
 		if n.Tag == "!!str" && n.Style == 0 && (n.Value == "None" || n.Value == "none" || n.Value == "NONE") && key != "dequantize" {
 			hint := ""
-			if key == "train.clip" || key == "train.ema" {
+			switch key {
+			case "train.clip", "train.ema":
 				hint = " (0 disables clip and ema)"
+			case "train.weight_decay":
+				hint = " (0 disables weight decay)"
 			}
 			return fmt.Errorf("line %d: key %q: %q is read as text, not as \"no value\"; write a value%s, or delete the line to keep the default", n.Line, key, n.Value, hint)
 		}
@@ -521,6 +532,10 @@ func (c *Config) Validate() error {
 		return bad("train.lr_decay", "must be in (0, 1], got %g", t.LRDecay)
 	case t.Clip < 0 || math.IsNaN(t.Clip):
 		return bad("train.clip", "must be non-negative (0 disables clipping), got %g", t.Clip)
+	case !(t.WeightDecay >= 0) || math.IsInf(t.WeightDecay, 1):
+		return bad("train.weight_decay", "must be finite and non-negative (0 disables weight decay), got %g", t.WeightDecay)
+	case !(t.LR*t.WeightDecay < 1):
+		return bad("train.weight_decay", "must be below 1/train.lr = %g (each step multiplies the weights by 1 − lr·weight_decay), got %g", 1/t.LR, t.WeightDecay)
 	case !(t.EMA >= 0 && t.EMA < 1):
 		return bad("train.ema", "must be in [0, 1) (0 disables the EMA), got %g", t.EMA)
 	case t.ValEvery < 0:

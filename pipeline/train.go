@@ -60,7 +60,7 @@ func optimSettings(cfg *Config) method.Optim {
 	return method.Optim{
 		Iters: t.Iters, BatchSize: t.BatchSize,
 		LR: t.LR, LRDecay: t.LRDecay, LRDecayEvery: t.LRDecayEvery,
-		Clip: t.Clip, EMA: t.EMA, WarmStart: t.WarmStart,
+		Clip: t.Clip, WeightDecay: t.WeightDecay, EMA: t.EMA, WarmStart: t.WarmStart,
 		ValEvery: t.ValEvery, Seed: cfg.Seed, BlockSeconds: t.BlockSeconds, Deadline: deadline(t.Seconds),
 		// One loss-curve point per lossEvery(cfg) steps for every method.
 		LossEvery: lossEvery(cfg),

@@ -468,8 +468,12 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	}
 	p("## Training\n\n")
 	p("%s; %s.\n", tr.summary, describeNet(cfg, met.D))
-	p("Adam lr %g (×%g every %d steps), batch %d, %d steps per block, clip %g, EMA %g, warm start %v. ",
-		cfg.Train.LR, cfg.Train.LRDecay, cfg.Train.LRDecayEvery, cfg.Train.BatchSize, cfg.Train.Iters, cfg.Train.Clip, cfg.Train.EMA, cfg.Train.WarmStart)
+	wd := ""
+	if cfg.Train.WeightDecay != 0 {
+		wd = fmt.Sprintf(", weight decay %g (AdamW)", cfg.Train.WeightDecay)
+	}
+	p("Adam lr %g (×%g every %d steps)%s, batch %d, %d steps per block, clip %g, EMA %g, warm start %v. ",
+		cfg.Train.LR, cfg.Train.LRDecay, cfg.Train.LRDecayEvery, wd, cfg.Train.BatchSize, cfg.Train.Iters, cfg.Train.Clip, cfg.Train.EMA, cfg.Train.WarmStart)
 	if s := budgetNote(tr.steps, cfg.Train.Iters); s != "" {
 		p("%s ", s)
 	}

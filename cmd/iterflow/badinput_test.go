@@ -221,7 +221,7 @@ func TestCLIOneDimensional(t *testing.T) {
 func TestCLIConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ text, want string }{
-		{"train:\n  itres: 5\n", `line 2: unknown key "train.itres" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, seconds, val_every, warm_start)`},
+		{"train:\n  itres: 5\n", `line 2: unknown key "train.itres" (keys of train: batch_size, block_seconds, clip, ema, iters, lr, lr_decay, lr_decay_every, seconds, val_every, warm_start, weight_decay)`},
 		{"val_frac: ten percent\n", `line 1: key "val_frac": want a number, got "ten percent"`},
 		{"train:\n  ema: None\n", `line 2: key "train.ema": "None" is read as text, not as "no value"; write a value (0 disables clip and ema), or delete the line to keep the default`},
 	} {

@@ -197,6 +197,7 @@ func bindTrainFlags(f *pflag.FlagSet, c *pipeline.Config, configPath *string, hi
 	f.Float64Var(&c.Train.LRDecay, "lr-decay", def.Train.LRDecay, "learning-rate factor applied every --lr-decay-every steps")
 	f.IntVar(&c.Train.LRDecayEvery, "lr-decay-every", def.Train.LRDecayEvery, "steps between learning-rate decays (0: constant)")
 	f.Float64Var(&c.Train.Clip, "clip", def.Train.Clip, "gradient-norm clipping threshold (0: none)")
+	f.Float64Var(&c.Train.WeightDecay, "weight-decay", def.Train.WeightDecay, "Adam's decoupled weight decay λ (AdamW): each step multiplies the weights by 1 − lr·λ (0: none; lr·λ < 1)")
 	f.Float64Var(&c.Train.EMA, "ema", def.Train.EMA, "decay of the weights' moving average (0: none)")
 	f.BoolVar(&c.Train.WarmStart, "warm-start", def.Train.WarmStart, "start each block from the previous block's weights")
 	f.IntVar(&c.Train.ValEvery, "val-every", def.Train.ValEvery, "steps between validation checks (keeps the best weights)")
@@ -372,6 +373,8 @@ func applyFlags(fs *pflag.FlagSet, cfg, src *pipeline.Config, hidden, gammas, jk
 			cfg.Train.LRDecayEvery = src.Train.LRDecayEvery
 		case "clip":
 			cfg.Train.Clip = src.Train.Clip
+		case "weight-decay":
+			cfg.Train.WeightDecay = src.Train.WeightDecay
 		case "ema":
 			cfg.Train.EMA = src.Train.EMA
 		case "warm-start":
