@@ -65,8 +65,8 @@ test-fast: openblas
 	CGO_ENABLED=1 $(GO) test -count=1 -tags $(FAST_TAGS) ./...
 
 ## test-race: the race detector over the server's tests and the short trainer tests
-## (resume, divergence, deadlines; the long LFM accuracy tests take minutes under -race)
-RACE_METHOD_TESTS   := Resume|Diverge|Deadline|BlockSeconds|ConfigErrors|FMProblem|ExampleTrainLFM
+## (resume, divergence, deadlines, pairing ahead; the long LFM accuracy tests take minutes under -race)
+RACE_METHOD_TESTS   := Resume|Diverge|Deadline|BlockSeconds|ConfigErrors|FMProblem|PairAhead|ExampleTrainLFM
 RACE_PIPELINE_TESTS := Resume|RunRefuses|Divergence
 test-race:
 	CGO_ENABLED=1 $(GO) test -count=1 -race ./serve/...

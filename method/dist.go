@@ -235,10 +235,25 @@ func newBlockPairing(pr pairer, blocks, only int) *blockPairing {
 
 // pair re-pairs the b rows of x1 with those of x0 (d columns) in place.
 func (bp *blockPairing) pair(x0, x1 []float32, b, d int, rng *rand.Rand) error {
+	return bp.pairSeeded(x0, x1, b, d, bp.drawSeed(rng), rng)
+}
+
+// drawSeed draws the seed of the blocks' streams from rng (nothing with one
+// block, which pairs from rng itself).
+func (bp *blockPairing) drawSeed(rng *rand.Rand) uint64 {
+	if bp.blocks == 1 {
+		return 0
+	}
+	return rng.Uint64()
+}
+
+// pairSeeded is pair with the blocks' seed already drawn (drawSeed); rng is
+// used only with one block, by a pairer that draws (it may be nil for the
+// exact assignment).
+func (bp *blockPairing) pairSeeded(x0, x1 []float32, b, d int, seed uint64, rng *rand.Rand) error {
 	if bp.blocks == 1 {
 		return bp.pr.PairF32(x0, x1, b, b, d, nil, rng)
 	}
-	seed := rng.Uint64()
 	for k := 0; k < bp.blocks; k++ {
 		if bp.only >= 0 && k != bp.only {
 			continue

@@ -80,6 +80,15 @@ type FMConfig struct {
 	// local-OT data-parallel run. 0 or 1: the whole batch. It must not exceed
 	// BatchSize, and a data-parallel run takes OTBatch instead.
 	OTBlocks int
+	// PairInline turns off pairing ahead. By default, with the ExactOT
+	// coupling, TrainFM draws each training batch (data rows, source draws)
+	// at the point of the random stream where it always does, but solves its
+	// assignment on another goroutine while the previous step's forward,
+	// backward and Adam update run, so the pairing's cost overlaps the step
+	// on a multi-core machine. The batches, the trained weights, the
+	// checkpoints and a resumed run are bitwise the same either way; set it
+	// to keep training on one goroutine.
+	PairInline bool
 	// Optim holds the optimizer settings (Iters and BatchSize of the run,
 	// Adam's learning rate and its schedule, clipping, EMA, validation and
 	// loss-curve cadence, Seed); WarmStart is ignored.
@@ -206,21 +215,28 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 	srcBuf := make([]float64, b*d)
 	perm := rng.Perm(n)
 	pos := 0
+	// draw writes a batch's data rows and source draws.
+	draw := func(x0, x1 []float32, rng *rand.Rand) error {
+		for i := 0; i < b; i++ {
+			if pos == n {
+				rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
+				pos = 0
+			}
+			toF32(x1[i*d:(i+1)*d], x[perm[pos]*d:(perm[pos]+1)*d])
+			pos++
+		}
+		if err := src.Sample(b, rng, srcBuf); err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		toF32(x0, srcBuf)
+		return nil
+	}
 	prob := &fmProblem{
 		d: d, interpolant: cfg.Interpolant, sigma: cfg.Sigma, time: cfg.Time, perm: perm, pos: &pos,
 		pairs: func(x0, x1 []float32, rng *rand.Rand) error {
-			for i := 0; i < b; i++ {
-				if pos == n {
-					rng.Shuffle(n, func(a, c int) { perm[a], perm[c] = perm[c], perm[a] })
-					pos = 0
-				}
-				toF32(x1[i*d:(i+1)*d], x[perm[pos]*d:(perm[pos]+1)*d])
-				pos++
+			if err := draw(x0, x1, rng); err != nil {
+				return err
 			}
-			if err := src.Sample(b, rng, srcBuf); err != nil {
-				return fmt.Errorf("source: %w", err)
-			}
-			toF32(x0, srcBuf)
 			if bp != nil {
 				if err := bp.pair(x0, x1, b, d, rng); err != nil {
 					return fmt.Errorf("pairing: %w", err)
@@ -228,6 +244,25 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 			}
 			return nil
 		},
+	}
+	if bp != nil && cfg.Coupling == interp.ExactOT && !cfg.PairInline {
+		// The exact assignment uses no random numbers: everything but the
+		// solve is drawn in place, the solve may run ahead.
+		prob.ahead = &pairAhead{
+			pcg: pcg,
+			draw: func(x0, x1 []float32, rng *rand.Rand) (uint64, error) {
+				if err := draw(x0, x1, rng); err != nil {
+					return 0, err
+				}
+				return bp.drawSeed(rng), nil
+			},
+			pair: func(x0, x1 []float32, seed uint64) error {
+				if err := bp.pairSeeded(x0, x1, b, d, seed, nil); err != nil {
+					return fmt.Errorf("pairing: %w", err)
+				}
+				return nil
+			},
+		}
 	}
 
 	// Validation problems: fixed source draws paired chunk by chunk like the
@@ -513,6 +548,9 @@ type fmProblem struct {
 	// position in it, used by pairs (for checkpoints; nil when not resumable).
 	perm []int
 	pos  *int
+	// ahead, when not nil, lets trainFM pair the next batch while a step
+	// trains (see pairAhead).
+	ahead *pairAhead
 }
 
 // finish draws t (and the path noise) and writes x_t and the target ∂_t x_t
@@ -569,14 +607,26 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 	if err != nil {
 		return br, err
 	}
+	ah := prob.ahead.start(b, d, prob.perm, posp)
+	defer ah.discard() // an error return leaves no solve running
 	for step := first; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
+			ah.discard()
 			return br, hooks.interrupted(op, &br, prob.perm, *posp, step, err)
 		}
-		if err := prob.pairs(fb.x0, fb.x1, rng); err != nil {
+		if ah.pending() {
+			if err := ah.take(fb); err != nil {
+				return br, fmt.Errorf("step %d: %w", step, err)
+			}
+		} else if err := prob.pairs(fb.x0, fb.x1, rng); err != nil {
 			return br, fmt.Errorf("step %d: %w", step, err)
 		}
 		prob.finish(fb, b, rng)
+		if step+1 < cfg.Iters {
+			if err := ah.next(rng); err != nil {
+				return br, fmt.Errorf("step %d: %w", step+1, err)
+			}
+		}
 		loss, err := dp.lossStep(net, fb, b, d, op)
 		if err != nil {
 			return br, fmt.Errorf("step %d: %w", step, err)
@@ -588,10 +638,13 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 		if stop, _ := op.endStep(step, loss, prog, &br.LossCurve, &br.FinalLoss, func(s int) error { validate(s); return nil }); stop {
 			break
 		}
-		if err := hooks.after(op, &br, prob.perm, *posp, step, cfg.Iters); err != nil {
+		if err := ah.before(prob.perm, *posp, func(perm []int, pos int) error {
+			return hooks.after(op, &br, perm, pos, step, cfg.Iters)
+		}); err != nil {
 			return br, err
 		}
 	}
+	ah.discard()
 	br.Steps = op.stepsDone(first, &br.LossCurve, &br.FinalLoss)
 	validate(br.Steps)
 	br.ValLoss = op.finish(val != nil)
