@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/nn"
 	"github.com/iterflow/iterflow/pipeline"
 )
 
@@ -304,5 +305,48 @@ func TestThreadsAboveCPUsWarns(t *testing.T) {
 		if got := threadsWarning(root, tc.threads, tc.ncpu); got != tc.want {
 			t.Errorf("threadsWarning(%d, %d) = %q, want %q", tc.threads, tc.ncpu, got, tc.want)
 		}
+	}
+}
+
+// otcfm with the exact coupling leaves a core to the pairing ahead unless the
+// user chose the BLAS threads; other methods and couplings keep the count.
+func TestPairAheadBLASThreads(t *testing.T) {
+	prev := runtime.GOMAXPROCS(3)
+	defer runtime.GOMAXPROCS(prev)
+	for _, env := range []string{blasThreadsEnv, "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"} {
+		t.Setenv(env, "")
+	}
+	want := 2 // GOMAXPROCS − 1
+	if nn.Backend() == "pure-go" {
+		want = 0
+	}
+	cfg := pipeline.DefaultConfig()
+	for _, tc := range []struct {
+		method, coupling string
+		want             int
+	}{
+		{"otcfm", "", want}, {"otcfm", "exact", want}, {"otcfm", "sinkhorn", 0}, {"cfm", "", 0}, {"lfm", "", 0},
+	} {
+		cfg.Method, cfg.FM.Coupling = tc.method, tc.coupling
+		if got := pairAheadBLASThreads(newTrainCmd(), &cfg); got != tc.want {
+			t.Errorf("%s/%q: %d BLAS threads, want %d", tc.method, tc.coupling, got, tc.want)
+		}
+	}
+	cfg.Method, cfg.FM.Coupling = "otcfm", ""
+	cmd := newRootCmd()
+	if err := cmd.ParseFlags([]string{"--blas-threads", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := pairAheadBLASThreads(cmd, &cfg); got != 0 {
+		t.Errorf("--blas-threads given: %d, want 0", got)
+	}
+	t.Setenv("OPENBLAS_NUM_THREADS", "2")
+	if got := pairAheadBLASThreads(newTrainCmd(), &cfg); got != 0 {
+		t.Errorf("OPENBLAS_NUM_THREADS set: %d, want 0", got)
+	}
+	runtime.GOMAXPROCS(1)
+	t.Setenv("OPENBLAS_NUM_THREADS", "")
+	if got := pairAheadBLASThreads(newTrainCmd(), &cfg); got != 0 {
+		t.Errorf("one core: %d, want 0", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iterflow/iterflow/data/registry"
+	"github.com/iterflow/iterflow/nn"
 	"github.com/iterflow/iterflow/pipeline"
 )
 
@@ -76,6 +77,10 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 				fmt.Fprintln(cmd.ErrOrStderr(), "iterflow: "+w)
 			}
 			log, prog, count := reporters(cmd)
+			if n := pairAheadBLASThreads(cmd, &cfg); n > 0 {
+				nn.SetBLASThreads(n)
+				infof(log, "otcfm: %s per matrix product, leaving a core to pair the next batch ahead (--blas-threads overrides)", plural(n, "BLAS thread"))
+			}
 			opt := ropt
 			opt.Log, opt.Progress, opt.Counter, opt.Version, opt.Overwrite, opt.Resume = log, prog, count, version, force, resume != ""
 			res, err := runTrain(cmd.Context(), cfg, opt)
