@@ -207,7 +207,13 @@ func sqEuclidean[T Float](x0, x1 []T, n, m, d int, cost []float64) {
 // read from the last-level cache, not memory); and a running minimum to
 // lower a rescan's threshold to m + spread while scanning (a rescan keeps
 // only about 20 entries on average and one in four needs a cut, so there
-// is little to save).
+// is little to save). The C row scan reads a random 1024-entry row in
+// 0.57–0.64 µs against 0.96–1.0 µs for the Go loop (0.29 against 0.70 µs
+// for a row in L1). With all of these, BenchmarkAssignmentSequence on the
+// quiet machine (fast build): n = 1024 moons 26 ms per solve, 8gaussians
+// 23, checkerboard 21, rose 23, 2spirals 22, Gaussian 26, random clouds
+// 14, the d = 11 and 43 mixtures 19 and 17; n = 256 2.0–4.0 ms; n = 4096
+// moons 0.36 s, Gaussian 0.42 s, random clouds 0.14 s.
 //
 // The zero value is ready to use; its workspace is kept between calls, so
 // Solve allocates nothing after the first call for a given n unless a later
