@@ -607,6 +607,7 @@ func trainFM(ctx context.Context, net *nn.MLP[float32], prob *fmProblem, vx0, vx
 	if err != nil {
 		return br, err
 	}
+	resumeProgress(prog, first)
 	ah := prob.ahead.start(b, d, prob.perm, posp)
 	defer ah.discard() // an error return leaves no solve running
 	for step := first; step < cfg.Iters; step++ {

@@ -351,6 +351,7 @@ func trainFMBlock(ctx context.Context, net *nn.MLP[float32], pool []float64, n i
 	if err != nil {
 		return br, err
 	}
+	resumeProgress(prog, first)
 	for step := first; step < cfg.Iters; step++ {
 		if err := ctx.Err(); err != nil {
 			return br, hooks.interrupted(op, &br, batches.perm, batches.pos, step, err)

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/iterflow/iterflow/checkpoint"
 	"github.com/iterflow/iterflow/method"
@@ -54,14 +55,18 @@ type CheckpointMeta struct {
 	Method       string `json:"method"`
 	ConfigSHA256 string `json:"config_sha256"`
 	// Block is the 0-based block in progress (the number of finished
-	// blocks) and Step the steps done in it; Blocks the run's block count
-	// when known (0 otherwise).
+	// blocks) and Step the steps done in it.
 	Block int `json:"block"`
 	Step  int `json:"step"`
 	// LRScale is the learning-rate factor of rollbacks so far (1: none) and
 	// Rollbacks their number.
 	LRScale   float64 `json:"lr_scale"`
 	Rollbacks int     `json:"rollbacks"`
+	// TrainSeconds is the training time up to this checkpoint, in seconds,
+	// summed over every process that trained the run (the earlier ones'
+	// saved amount plus this process's time since its training started).
+	// Optional: a checkpoint written without it reads as 0.
+	TrainSeconds float64 `json:"train_seconds,omitempty"`
 	// State is the gob-encoded method.TrainState.
 	State checkpoint.FileSum `json:"state"`
 }
@@ -94,6 +99,20 @@ type checkpointer struct {
 	meta CheckpointMeta
 	// saved is set once a state was written by this process.
 	saved bool
+	// before is the training time (seconds) of the earlier processes of
+	// a resumed run and start the time this process started training; each
+	// save records before + the time since start as meta.TrainSeconds.
+	before float64
+	start  time.Time
+}
+
+// trainSeconds returns the run's training time so far: the earlier
+// processes' seconds plus those since this process started training.
+func (c *checkpointer) trainSeconds() float64 {
+	if c.start.IsZero() {
+		return c.before
+	}
+	return c.before + time.Since(c.start).Seconds()
 }
 
 // save writes st: the state file first, then state.json naming it, then
@@ -111,6 +130,7 @@ func (c *checkpointer) save(st *method.TrainState) error {
 	}
 	old := c.meta.State.File
 	c.meta.State, c.meta.Block, c.meta.Step = sum, st.Block, st.Step
+	c.meta.TrainSeconds = c.trainSeconds()
 	if err := checkpoint.WriteJSON(filepath.Join(c.dir, stateFile), &c.meta); err != nil {
 		return err
 	}
@@ -218,3 +238,20 @@ func removeStale(dir, keep string) {
 		_ = os.Remove(filepath.Join(dir, n))
 	}
 }
+
+// NotResumableError reports that a run of a method that cannot be resumed
+// (jko, mle, rf; see ResumableMethod) was interrupted: nothing was written,
+// and the run must be started again. It unwraps to the cause, so
+// errors.Is(err, context.Canceled) holds.
+type NotResumableError struct {
+	// Method is the run's method ("jko", "mle" or "rf").
+	Method string
+	Err    error
+}
+
+func (e *NotResumableError) Error() string {
+	return fmt.Sprintf("%v (%s runs do not resume: start it again)", e.Err, e.Method)
+}
+
+// Unwrap returns the cause.
+func (e *NotResumableError) Unwrap() error { return e.Err }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iterflow/iterflow/checkpoint"
@@ -192,11 +193,16 @@ func TestInterruptAfterTrainingNamesThePhase(t *testing.T) {
 		t.Fatal(err)
 	}
 	prog := &cancelAfter{n: -1}
-	if _, err := Run(context.Background(), cfg, Options{Resume: true, Progress: prog}); err != nil {
+	var log strings.Builder
+	if _, err := Run(context.Background(), cfg, Options{Resume: true, Progress: prog, Log: &log}); err != nil {
 		t.Fatal(err)
 	}
 	if prog.steps != 0 {
 		t.Fatalf("the resumed run trained %d steps, want 0", prog.steps)
+	}
+	if want := fmt.Sprintf("resuming %s after its last block (training is done; evaluating and writing the report)\n", out); !strings.Contains(log.String(), want) ||
+		strings.Contains(log.String(), "from block") || strings.Contains(log.String(), "training lfm on") {
+		t.Fatalf("log %q, want the line %q and no block to resume", log.String(), want)
 	}
 	a, _ := os.ReadFile(filepath.Join(ref, "model.safetensors"))
 	b, _ := os.ReadFile(filepath.Join(out, "model.safetensors"))

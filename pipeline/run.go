@@ -149,8 +149,60 @@ func (o *Options) checkResumeOptions() error {
 }
 
 // Run executes the job described by cfg and writes the run directory. The
-// context cancels training and evaluation.
+// context cancels training and evaluation: a resumable run then returns a
+// *StoppedError (its checkpoint is kept), any other a *NotResumableError
+// (nothing is written); both unwrap to the context's error.
 func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
+	res, err := run(ctx, cfg, opt)
+	var se *StoppedError
+	if err != nil && errors.Is(err, context.Canceled) && !errors.As(err, &se) {
+		if m := notResumable(&cfg); m != "" {
+			err = &NotResumableError{Method: m, Err: err}
+		}
+	}
+	return res, err
+}
+
+// notResumable returns cfg's method when its runs cannot be resumed (jko,
+// mle, rf), or "" for a resumable one.
+func notResumable(cfg *Config) string {
+	if ResumableMethod(cfg.Method) {
+		return ""
+	}
+	return cfg.Method
+}
+
+// trainBlocks returns the number of blocks a resumable run trains (lfm: one
+// per γ plus the free block; cfm and otcfm: 1), 0 when not known.
+func trainBlocks(cfg *Config) int {
+	switch cfg.Method {
+	case "cfm", "otcfm":
+		return 1
+	case "", "lfm":
+		g, err := cfg.Gammas()
+		if err != nil {
+			return 0
+		}
+		n := len(g)
+		if cfg.LFM.FreeBlock {
+			n++
+		}
+		return n
+	}
+	return 0
+}
+
+// batchWarning returns the log line for a batch size above the number of
+// training rows ("" otherwise).
+func batchWarning(batch, ntrain int) string {
+	if batch <= ntrain {
+		return ""
+	}
+	return fmt.Sprintf("batch size %d exceeds the %d training rows; each batch repeats rows (a batch of at most %d trains as well and faster)", batch, ntrain, ntrain)
+}
+
+// run is Run without the wrapping of interruptions of runs that do not resume.
+func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -168,6 +220,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	sp, err := PrepareSplits(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	if w := batchWarning(cfg.Train.BatchSize, sp.Train.N); w != "" {
+		sp.Warnings = append(sp.Warnings, w)
 	}
 	for _, w := range sp.Warnings {
 		logf("%s", w)
@@ -192,8 +247,8 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
 	}
-	logf("data %s: %d rows × %d columns (train %d, validation %d, test %d); %d columns dequantized",
-		ds.Name, n, d, train.N, val.N, test.N, countTrue(deq))
+	logf("data %s: %s × %s (train %d, validation %d, test %d); %s dequantized",
+		ds.Name, plural(n, "row"), plural(d, "column"), train.N, val.N, test.N, plural(countTrue(deq), "column"))
 
 	if err := opt.checkResumeOptions(); err != nil {
 		return nil, err
@@ -231,6 +286,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 	var ck *checkpointer
 	var mck *method.Checkpointing
+	trainedAll := false // a resumed run whose checkpoint holds every block
 	if opt.Resume {
 		meta, st, err := loadCheckpoint(ckdir)
 		if err != nil {
@@ -240,9 +296,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("resume %s: the config differs from the interrupted run's (%s)", out, filepath.Join(ckdir, "config.yaml"))
 		}
 		removeStale(ckdir, meta.State.File)
-		ck = &checkpointer{dir: ckdir, meta: *meta}
+		ck = &checkpointer{dir: ckdir, meta: *meta, before: meta.TrainSeconds}
 		mck = &method.Checkpointing{Every: opt.CheckpointEvery, Save: ck.save, Resume: st, LRScale: meta.LRScale}
-		logf("resuming %s from block %d, step %d (learning-rate factor %g)", out, meta.Block+1, meta.Step, meta.LRScale)
+		if nb := trainBlocks(&cfg); nb > 0 && meta.Block >= nb {
+			trainedAll = true
+			logf("resuming %s after its last block (training is done; evaluating and writing the report)", out)
+		} else {
+			logf("resuming %s from block %d, step %d (learning-rate factor %g)", out, meta.Block+1, meta.Step, meta.LRScale)
+		}
 	} else {
 		if _, err := os.Stat(work); err == nil {
 			if !opt.Overwrite {
@@ -288,9 +349,15 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 
 	// Train.
-	logf("training %s on %s, network %v %s, %d steps per block, batch %d, backend %s, GOMAXPROCS %d",
-		cfg.Method, ds.Name, cfg.Model.Hidden, cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
+	if !trainedAll {
+		logf("training %s on %s, network %v %s, %d steps per block, batch %d, backend %s, GOMAXPROCS %d",
+			cfg.Method, ds.Name, cfg.Model.Hidden, cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
+	}
 	t0 := time.Now()
+	before := 0.0 // training seconds of the earlier processes of a resumed run
+	if ck != nil {
+		ck.start, before = t0, ck.before
+	}
 	var tr *trained
 	tctx := ctx
 	if distributed(opt.Comm) {
@@ -317,8 +384,12 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, stopped(err)
 	}
-	trainSec := time.Since(t0).Seconds()
-	logf("trained %s (%s) in %.1f s", plural(len(tr.fields), "block"), tr.summary, trainSec)
+	trainSec := before + time.Since(t0).Seconds()
+	if opt.Resume {
+		logf("trained %s (%s) in %.1f s, summed over the processes of this resumed run", plural(len(tr.fields), "block"), tr.summary, trainSec)
+	} else {
+		logf("trained %s (%s) in %.1f s", plural(len(tr.fields), "block"), tr.summary, trainSec)
+	}
 
 	m := &model.Model{Method: cfg.Method, Spec: netSpec(&cfg, d),
 		Fields: tr.fields, Blocks: tr.infos, Standardizer: std, Logit: tf.logit, Dequantized: deq, Columns: tab.Names, Source: cfg.Source}
@@ -405,7 +476,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		DataWarnings: sp.Warnings, Method: cfg.Method, Seed: cfg.Seed,
 		TestNLL: nll, TestNLLSE: se, GaussianTestNLL: gnll, GaussianTestNLLSE: gse, Baselines: bases, Distilled: dres,
 		Solver: cfg.Eval.Describe(), Trace: trace.String(), NFE: st.NFE, SampleNFE: sst.NFE,
-		TrainSeconds: trainSec, EvalSeconds: evalSec, SampleSeconds: sampleSec,
+		TrainSeconds: trainSec, EvalSeconds: evalSec, SampleSeconds: sampleSec, Resumed: opt.Resume,
 		Blocks: tr.blocks, Passes: tr.passes, Schedule: tr.summary,
 		NLLDefined: m.Source == "", Source: cfg.Source, Straightness: tr.straightness,
 		SampleSlicedW2: quality.slicedW2, SampleMMD2: quality.mmd2, MMDBandwidth: quality.bw, FewStep: quality.fewStep,

@@ -76,9 +76,18 @@ type Metrics struct {
 	// Straightness of flow-matching paths per round (before and after reflow).
 	Straightness []float64 `json:"straightness,omitempty"`
 
+	// TrainSeconds is the training time in seconds; for a resumed run
+	// (Resumed) the sum over the processes that trained it, as saved in
+	// its checkpoints (time between the last checkpoint and a hard kill is
+	// lost; an interrupt saves a checkpoint, so it loses none). EvalSeconds
+	// and SampleSeconds are the test-NLL evaluation and the sampling of the
+	// process that finished the run.
 	TrainSeconds  float64 `json:"train_seconds"`
 	EvalSeconds   float64 `json:"eval_seconds"`
 	SampleSeconds float64 `json:"sample_seconds"`
+	// Resumed is set when the run was continued from a checkpoint
+	// (iterflow train --resume).
+	Resumed bool `json:"resumed,omitempty"`
 
 	// Schedule describes the blocks' step sizes.
 	Schedule string `json:"schedule"`
@@ -167,8 +176,8 @@ func writePlots(ctx context.Context, dir string, cfg *Config, ds *Dataset, met *
 	default:
 		i, j := 0, 1
 		if err := report.ScatterPNG(filepath.Join(dir, "samples.png"), fmt.Sprintf("%s: columns %q and %q", ds.Name, colName(ds, i), colName(ds, j)), []report.ScatterPanel{
-			{Title: "test data", X: test.X, N: test.N, D: d, I: i, J: j},
-			{Title: "samples", X: samples, N: ns, D: d, I: i, J: j},
+			{Title: "test data", X: test.X, N: test.N, D: d, I: i, J: j, XName: colName(ds, i), YName: colName(ds, j)},
+			{Title: "samples", X: samples, N: ns, D: d, I: i, J: j, XName: colName(ds, i), YName: colName(ds, j)},
 		}); err != nil {
 			return nil, fmt.Errorf("plot samples: %w", err)
 		}
@@ -391,7 +400,7 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	}
 	p("Written %s by iterflow %s (backend %s, GOMAXPROCS %d), seed %d.\n\n", time.Now().UTC().Format(time.RFC3339), met.Version, backend, met.GOMAXPROCS, met.Seed)
 	p("## Data\n\n")
-	p("%s: %d rows × %d columns; seeded split train %d / validation %d / test %d.\n", ds.Name, met.N, met.D, met.NTrain, met.NVal, met.NTest)
+	p("%s: %s × %s; seeded split train %d / validation %d / test %d.\n", ds.Name, plural(met.N, "row"), plural(met.D, "column"), met.NTrain, met.NVal, met.NTest)
 	if ds.Source != "" && ds.Source != ds.Name {
 		p("Source: %s\n", ds.Source)
 	}
@@ -487,8 +496,12 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	default:
 		p("Interpolant %s, t ~ %s.", cfg.LFM.Interpolant, cfg.LFM.Time)
 	}
-	p(" Pools pushed with %s. Train time %.1f s, evaluation %.1f s, sampling %d points %.1f s (NFE %d).\n\n",
-		cfg.Push.Describe(), met.TrainSeconds, met.EvalSeconds, cfg.Eval.Samples, met.SampleSeconds, met.SampleNFE)
+	summed := ""
+	if met.Resumed {
+		summed = " (summed over the processes of this resumed run)"
+	}
+	p(" Pools pushed with %s. Train time %.1f s%s, evaluation %.1f s, sampling %d points %.1f s (NFE %d).\n\n",
+		cfg.Push.Describe(), met.TrainSeconds, summed, met.EvalSeconds, cfg.Eval.Samples, met.SampleSeconds, met.SampleNFE)
 	p("%s\n", report.Table(tr.headers, tr.rows))
 	if len(tr.passes) > 0 {
 		var rows [][]string

@@ -27,12 +27,14 @@ const (
 )
 
 // ScatterPanel is one panel of ScatterPNG: a scatter plot of columns I and J
-// (0-based) of the n×d row-major matrix X.
+// (0-based) of the n×d row-major matrix X. XName and YName label the axes
+// (the names of columns I and J); empty ones read "x[I]" and "x[J]".
 type ScatterPanel struct {
-	Title string
-	X     []float64
-	N, D  int
-	I, J  int
+	Title        string
+	X            []float64
+	N, D         int
+	I, J         int
+	XName, YName string
 }
 
 // Series is one curve of LinesPNG: points (X[k], Y[k]) joined in order.
@@ -44,7 +46,8 @@ type Series struct {
 // ScatterPNG writes the panels side by side, one row, into a PNG at path:
 // each panel is 384×384 pixels (4 inches at 96 dpi) and a non-empty title adds
 // a 48-pixel strip on top, so the image is 384·len(panels) wide. Points are
-// small translucent dots; axis labels name the columns ("x[I]", "x[J]").
+// small translucent dots; axis labels name the columns (XName and YName, or
+// "x[I]" and "x[J]").
 //
 // It returns an error naming path and the panel if there are no panels, len(X)
 // != N·D, I or J is outside [0, D), a plotted value is NaN or ±Inf, or the file
@@ -83,8 +86,13 @@ func scatterPlot(pn ScatterPanel) (*plot.Plot, error) {
 	}
 	p := plot.New()
 	p.Title.Text = pn.Title
-	p.X.Label.Text = fmt.Sprintf("x[%d]", pn.I)
-	p.Y.Label.Text = fmt.Sprintf("x[%d]", pn.J)
+	p.X.Label.Text, p.Y.Label.Text = pn.XName, pn.YName
+	if pn.XName == "" {
+		p.X.Label.Text = fmt.Sprintf("x[%d]", pn.I)
+	}
+	if pn.YName == "" {
+		p.Y.Label.Text = fmt.Sprintf("x[%d]", pn.J)
+	}
 	if pn.N > 0 {
 		s, err := plotter.NewScatter(xys)
 		if err != nil {

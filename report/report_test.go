@@ -288,3 +288,21 @@ func TestHeatmapPNG(t *testing.T) {
 		t.Errorf("NaN: %v", err)
 	}
 }
+
+// Axis labels name the columns when names are given, else x[I] and x[J].
+func TestScatterAxisNames(t *testing.T) {
+	pn := ScatterPanel{X: []float64{0, 1, 2, 3, 4, 5}, N: 2, D: 3, I: 2, J: 0}
+	for _, tc := range []struct{ xn, yn, wantX, wantY string }{
+		{"", "", "x[2]", "x[0]"},
+		{"alcohol", "pH", "alcohol", "pH"},
+	} {
+		pn.XName, pn.YName = tc.xn, tc.yn
+		p, err := scatterPlot(pn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.X.Label.Text != tc.wantX || p.Y.Label.Text != tc.wantY {
+			t.Errorf("names %q, %q: labels %q, %q; want %q, %q", tc.xn, tc.yn, p.X.Label.Text, p.Y.Label.Text, tc.wantX, tc.wantY)
+		}
+	}
+}

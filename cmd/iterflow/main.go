@@ -62,18 +62,24 @@ func main() {
 			os.Exit(1)
 		}
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "iterflow: interrupted; nothing was written")
-			switch got {
-			case syscall.SIGTERM:
-				os.Exit(143)
-			case syscall.SIGHUP:
-				os.Exit(129)
-			}
-			os.Exit(130)
+			fmt.Fprintln(os.Stderr, interruptedMessage(err))
+			os.Exit(exitCode(got))
 		}
 		fmt.Fprintln(os.Stderr, "iterflow:", err)
 		os.Exit(1)
 	}
+}
+
+// interruptedMessage is the line printed for a command interrupted before it
+// wrote anything (err wraps context.Canceled): for a run of a method that
+// does not resume (a *pipeline.NotResumableError) it names the method and
+// says to start the run again.
+func interruptedMessage(err error) string {
+	var nr *pipeline.NotResumableError
+	if errors.As(err, &nr) {
+		return fmt.Sprintf("iterflow: interrupted; nothing was written (%s runs do not resume: start it again)", nr.Method)
+	}
+	return "iterflow: interrupted; nothing was written"
 }
 
 // exitCode is 128 + the number of the signal that interrupted the command

@@ -68,6 +68,14 @@ func (p *barProgress) StartBlock(k, total, iters int, label string) {
 	)
 }
 
+// Resume starts the block's bar at step, the steps done before this process
+// resumed the block (method.ResumedProgress).
+func (p *barProgress) Resume(step int) {
+	if p.bar != nil {
+		_ = p.bar.Set(step)
+	}
+}
+
 func (p *barProgress) Step(loss float64) {
 	p.acc += loss
 	p.cnt++
@@ -85,10 +93,15 @@ func (p *barProgress) EndBlock() {
 // lineProgress writes one line per finished block, with the ETA of the
 // remaining blocks, and a line with the block's ETA every 30 s within a long
 // block, for logs that are not a terminal (no carriage-return redraws).
+// A block resumed from a checkpoint counts its steps from the resumed step
+// (Resume); ETAs use the rate of the steps taken in this process.
 type lineProgress struct {
-	w            io.Writer
-	k, n, steps  int
-	iters        int
+	w           io.Writer
+	k, n, steps int
+	iters       int
+	// from is the step the block was resumed at (0: started afresh) and
+	// firstK the first block this process trained.
+	from, firstK int
 	label        string
 	acc          float64
 	cnt          int
@@ -97,12 +110,18 @@ type lineProgress struct {
 }
 
 func (p *lineProgress) StartBlock(k, total, iters int, label string) {
-	p.k, p.n, p.label, p.iters, p.steps, p.acc, p.cnt = k, total, label, iters, 0, 0, 0
+	p.k, p.n, p.label, p.iters, p.steps, p.from, p.acc, p.cnt = k, total, label, iters, 0, 0, 0, 0
 	p.start = time.Now()
 	p.last = p.start
 	if k == 0 || p.first.IsZero() {
-		p.first = p.start
+		p.first, p.firstK = p.start, k
 	}
+}
+
+// Resume says that the block continues after step steps done by an earlier
+// process (method.ResumedProgress): the block's lines count from there.
+func (p *lineProgress) Resume(step int) {
+	p.steps, p.from = step, step
 }
 
 func (p *lineProgress) Step(loss float64) {
@@ -116,7 +135,7 @@ func (p *lineProgress) Step(loss float64) {
 		if now := time.Now(); now.Sub(p.last) >= 30*time.Second && p.steps < p.iters {
 			p.last = now
 			el := now.Sub(p.start)
-			eta := time.Duration(float64(el) * float64(p.iters-p.steps) / float64(p.steps))
+			eta := time.Duration(float64(el) * float64(p.iters-p.steps) / float64(p.steps-p.from))
 			fmt.Fprintf(p.w, "block %d/%d (%s): step %d/%d, loss %.4f, ETA %s for this block\n", p.k+1, p.n, p.label, p.steps, p.iters, p.acc/float64(p.cnt), fmtDur(eta))
 		}
 	}
@@ -136,7 +155,7 @@ func (p *lineProgress) EndBlock() {
 	}
 	eta := ""
 	if left := p.n - p.k - 1; left > 0 {
-		perBlock := now.Sub(p.first) / time.Duration(p.k+1)
+		perBlock := now.Sub(p.first) / time.Duration(p.k+1-p.firstK)
 		eta = fmt.Sprintf(", ETA %s for %s", fmtDur(perBlock*time.Duration(left)), plural(left, "more block"))
 	}
 	fmt.Fprintf(p.w, "block %d/%d (%s): %s, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, plural(p.steps, "step"), mean, now.Sub(p.start).Seconds(), eta)
