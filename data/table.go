@@ -263,9 +263,17 @@ func listNames(names []string) string {
 	return b.String()
 }
 
+// MaxIntegerValue is the largest magnitude, 2^24 = 16,777,216, of the values
+// of a column that IntegerColumns counts as integer-valued: pixel values,
+// counts and scores are well within it, while whole numbers of larger
+// magnitude (1.23456e+12, timestamps, identifiers) are taken as measurements
+// that happen to be whole, not as a discrete variable to dequantize.
+const MaxIntegerValue = 1 << 24
+
 // IntegerColumns reports, for each of the D columns, whether every value in it
-// is an integer (such columns are candidates for Dequantize). A table with no
-// rows reports true for every column.
+// is an integer of magnitude at most MaxIntegerValue (2^24) (such columns are
+// candidates for Dequantize). A table with no rows reports true for every
+// column.
 func IntegerColumns(t *Table) []bool {
 	out := make([]bool, t.D)
 	for j := range out {
@@ -273,7 +281,7 @@ func IntegerColumns(t *Table) []bool {
 	}
 	for i := 0; i < t.N; i++ {
 		for j, v := range t.X[i*t.D : (i+1)*t.D] {
-			if out[j] && v != math.Trunc(v) {
+			if out[j] && (v != math.Trunc(v) || math.Abs(v) > MaxIntegerValue) {
 				out[j] = false
 			}
 		}

@@ -133,6 +133,15 @@ func TestIntegerAndConstantColumns(t *testing.T) {
 	if got := ConstantColumns(tab); !reflect.DeepEqual(got, []int{2}) {
 		t.Fatalf("ConstantColumns = %v", got)
 	}
+	// Whole values count as integers up to magnitude 2^24 only.
+	const lim = 1 << 24
+	big, _ := NewTable([]float64{
+		lim, -lim, lim + 1, 1.23456e12, 3,
+		0, 1, 0, 7, -(lim + 1),
+	}, 2, 5, nil)
+	if got := IntegerColumns(big); !reflect.DeepEqual(got, []bool{true, true, false, false, false}) {
+		t.Fatalf("IntegerColumns around 2^24 = %v, want [true true false false false]", got)
+	}
 }
 
 func TestDigits(t *testing.T) {

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/iterflow/iterflow/data"
 )
 
 // requestError is an error caused by the request, answered with status and
@@ -59,7 +62,15 @@ func (rd *rowDecoder) cellError(row, col int, problem string) *requestError {
 
 func (rd *rowDecoder) widthError(row, got int) *requestError {
 	return &requestError{status: http.StatusBadRequest, row: row, col: -1,
-		msg: fmt.Sprintf("row %d has %d values; the model expects %d%s", row, got, rd.d, countNote)}
+		msg: fmt.Sprintf("row %d has %s; the model expects %d%s", row, plural(got, "value"), rd.d, countNote)}
+}
+
+// plural returns "1 word" for n = 1 and "n words" otherwise.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }
 
 func (rd *rowDecoder) tooMany() *requestError {
@@ -240,14 +251,21 @@ func (rd *rowDecoder) jsonErr(dec *json.Decoder, err error, limit int64) error {
 	return err
 }
 
-// decodeCSV reads rows of numbers from r. A first row of the model's column
-// names is a header: in the model's order it is skipped, in another order
-// the columns are reordered to the model's (cell errors then count columns
-// as the request does). A first row that looks like a header but is not a
-// permutation of the names is refused, naming the unknown, missing and
-// repeated names.
+// decodeCSV reads comma-separated rows of numbers from r; a leading UTF-8
+// byte-order mark (as Excel writes) is skipped. A first row of the model's
+// column names is a header, matched as iterflow logprob matches one
+// (data.HeaderIndex: spaces around names ignored, an exact match first, else
+// the one name equal ignoring case): in the model's order it is skipped, in
+// another order the columns are reordered to the model's (cell errors then
+// count columns as the request does). A first row that looks like a header
+// but does not name each model column once is refused, naming the unknown,
+// missing and repeated names; header errors carry no row index.
 func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if b, _ := br.Peek(len(utf8BOM)); string(b) == utf8BOM {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -278,7 +296,9 @@ func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error
 			}
 			perm, problem := rd.headerPerm(rec)
 			if perm != nil {
-				rd.perm = perm
+				if !isIdentity(perm) {
+					rd.perm = perm
+				}
 				continue
 			}
 			if rd.looksLikeHeader(rec) {
@@ -286,7 +306,10 @@ func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error
 				if problem != "" {
 					msg = problem
 				}
-				return nil, 0, &requestError{status: http.StatusBadRequest, row: 0, col: -1, msg: msg}
+				if otherSeparator(rec) {
+					msg += commaNote
+				}
+				return nil, 0, &requestError{status: http.StatusBadRequest, row: -1, col: -1, msg: msg}
 			}
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -296,7 +319,11 @@ func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error
 			return nil, 0, rd.tooMany()
 		}
 		if len(rec) != rd.d {
-			return nil, 0, rd.widthError(n, len(rec))
+			e := rd.widthError(n, len(rec))
+			if len(rec) == 1 && otherSeparator(rec) {
+				e.msg += commaNote
+			}
+			return nil, 0, e
 		}
 		base := len(x)
 		if rd.perm != nil {
@@ -334,41 +361,50 @@ func (rd *rowDecoder) isHeader(rec []string) bool {
 	return true
 }
 
-// headerPerm returns, when rec lists each of the model's column names once
-// (spaces around names ignored) in any order, the model column of each
-// request column. Otherwise it returns nil and, when the model has column
-// names and no cell of rec is a number, a message naming the names of rec
-// that the model lacks, those it misses and those it repeats.
+// headerPerm returns, when rec names each of the model's columns once
+// (matched by data.HeaderIndex: spaces around names ignored, an exact match
+// first, else the one name equal ignoring case) and has no other cells, the
+// model column of each request column. Otherwise it returns nil and, when
+// the model has column names and no cell of rec is a number, a message
+// naming the names of rec that the model lacks, those it misses and those it
+// repeats (or two that match one column only ignoring case).
 func (rd *rowDecoder) headerPerm(rec []string) ([]int, string) {
-	if rd.columns == nil {
+	if rd.columns == nil || !rd.looksLikeHeader(rec) && rd.looksLikeHeader(rd.columns) {
+		// A row with a number in it names no column unless a column name
+		// is a number: skip the O(d²) matching of each numeric first row.
 		return nil, ""
 	}
-	index := make(map[string]int, len(rd.columns))
-	for k, c := range rd.columns {
-		index[c] = k
-	}
 	perm := make([]int, len(rec))
-	seen := make([]bool, len(rd.columns))
-	var unknown, repeated, missing []string
-	for j, c := range rec {
-		c = strings.TrimSpace(c)
-		k, ok := index[c]
+	for j := range perm {
+		perm[j] = -1
+	}
+	var repeated, missing, ambiguous []string
+	for k, c := range rd.columns {
+		j, err := data.HeaderIndex(rec, c)
+		var me *data.HeaderMatchError
 		switch {
-		case !ok:
-			unknown = append(unknown, quoteCell(c))
-		case seen[k]:
+		case errors.As(err, &me) && me.IgnoringCase:
+			ambiguous = append(ambiguous, fmt.Sprintf("%s and %s (both match %s ignoring case)",
+				quoteCell(strings.TrimSpace(rec[me.First])), quoteCell(strings.TrimSpace(rec[me.Second])), quoteCell(c)))
+			perm[me.First], perm[me.Second] = k, k // named, not unknown
+		case me != nil:
 			repeated = append(repeated, quoteCell(c))
+			perm[me.First], perm[me.Second] = k, k
+		case err != nil:
+			return nil, err.Error()
+		case j < 0:
+			missing = append(missing, quoteCell(c))
 		default:
-			seen[k] = true
 			perm[j] = k
 		}
 	}
-	for k, ok := range seen {
-		if !ok {
-			missing = append(missing, quoteCell(rd.columns[k]))
+	var unknown []string
+	for j, k := range perm {
+		if k < 0 {
+			unknown = append(unknown, quoteCell(strings.TrimSpace(rec[j])))
 		}
 	}
-	if unknown == nil && repeated == nil && missing == nil {
+	if unknown == nil && repeated == nil && missing == nil && ambiguous == nil {
 		return perm, ""
 	}
 	if !rd.looksLikeHeader(rec) {
@@ -384,8 +420,39 @@ func (rd *rowDecoder) headerPerm(rec []string) ([]int, string) {
 	if repeated != nil {
 		parts = append(parts, "repeated "+strings.Join(repeated, ", "))
 	}
+	if ambiguous != nil {
+		parts = append(parts, "ambiguous "+strings.Join(ambiguous, ", "))
+	}
 	return nil, fmt.Sprintf("the CSV header does not match the model's columns %s: %s (give each column name once, in any order, or send no header)",
 		strings.Join(rd.columns, ","), strings.Join(parts, "; "))
+}
+
+// isIdentity reports whether perm[j] = j for every j.
+func isIdentity(perm []int) bool {
+	for j, k := range perm {
+		if j != k {
+			return false
+		}
+	}
+	return true
+}
+
+// utf8BOM is the UTF-8 byte-order mark that Excel writes at the start of a
+// CSV file.
+const utf8BOM = "\ufeff"
+
+// commaNote is appended to header and width errors of a CSV row that holds
+// ';' or a tab, the separators of other delimited formats.
+const commaNote = "; the server reads comma-separated CSV (fields separated by ',')"
+
+// otherSeparator reports whether a cell of rec holds ';' or a tab.
+func otherSeparator(rec []string) bool {
+	for _, c := range rec {
+		if strings.ContainsAny(c, ";\t") {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeHeader reports whether no cell of rec parses as a number.

@@ -12,9 +12,12 @@
 //	POST /sample           {"n":N,"seed":S} in, {"samples":[[...],...],"seed":S} out
 //
 // Rows are sent as JSON ({"rows": [[...], ...]} or a bare array of rows) or
-// as CSV (Content-Type text/csv; a first row of the model's column names,
-// in any order, is a header: the columns are reordered to the model's, and a
-// header with unknown, missing or repeated names is a 400 naming them). With "Accept: text/csv" the results come back as CSV
+// as CSV (Content-Type text/csv, comma-separated; a leading UTF-8 byte-order
+// mark is skipped; a first row of the model's column names, in any order and
+// matched as data.HeaderIndex does (an exact match wins, else the one match
+// ignoring case), is a header: the columns are reordered to the model's, and
+// a header with unknown, missing, repeated or ambiguous names is a 400 naming
+// them). With "Accept: text/csv" the results come back as CSV
 // (a /sample CSV response carries its seed in the X-Seed header). Errors are
 // always JSON {"error": "...", "row": i, "column": j}, with row and column
 // present when the error is about one; indices count from 0. Status codes:

@@ -250,13 +250,23 @@ func TestLogProbBadRows(t *testing.T) {
 		{"csv word", "text/csv", "1,2,3\n1,two,3\n", 400,
 			`row 1, column 1 ("b"): "two" is not a number` + note, 1, 1},
 		{"csv unknown header", "text/csv", "b,a,z\n1,2,3\n", 400,
-			`the CSV header does not match the model's columns a,b,c: unknown "z"; missing "c" (give each column name once, in any order, or send no header)`, 0, -1},
+			`the CSV header does not match the model's columns a,b,c: unknown "z"; missing "c" (give each column name once, in any order, or send no header)`, -1, -1},
 		{"csv short header", "text/csv", "c, a\n1,2\n", 400,
-			`the CSV header does not match the model's columns a,b,c: missing "b" (give each column name once, in any order, or send no header)`, 0, -1},
+			`the CSV header does not match the model's columns a,b,c: missing "b" (give each column name once, in any order, or send no header)`, -1, -1},
 		{"csv repeated header", "text/csv", "a,b,a\n1,2,3\n", 400,
-			`the CSV header does not match the model's columns a,b,c: missing "c"; repeated "a" (give each column name once, in any order, or send no header)`, 0, -1},
-		{"csv case header", "text/csv", "A,b,c\n1,2,3\n", 400,
-			`the CSV header does not match the model's columns a,b,c: unknown "A"; missing "a" (give each column name once, in any order, or send no header)`, 0, -1},
+			`the CSV header does not match the model's columns a,b,c: missing "c"; repeated "a" (give each column name once, in any order, or send no header)`, -1, -1},
+		{"csv case header with unknown", "text/csv", "A,b,c,a\n1,2,3,4\n", 400,
+			`the CSV header does not match the model's columns a,b,c: unknown "A" (give each column name once, in any order, or send no header)`, -1, -1},
+		{"csv ambiguous case header", "text/csv", "A,b,c,A \n1,2,3,4\n", 400,
+			`the CSV header does not match the model's columns a,b,c: ambiguous "A" and "A" (both match "a" ignoring case) (give each column name once, in any order, or send no header)`, -1, -1},
+		{"csv BOM unknown header", "text/csv", "\ufeffx,b,c\n1,2,3\n", 400,
+			`the CSV header does not match the model's columns a,b,c: unknown "x"; missing "a" (give each column name once, in any order, or send no header)`, -1, -1},
+		{"csv semicolon header", "text/csv", "a;b;c\n1;2;3\n", 400,
+			`the CSV header does not match the model's columns a,b,c: unknown "a;b;c"; missing "a", "b", "c" (give each column name once, in any order, or send no header); the server reads comma-separated CSV (fields separated by ',')`, -1, -1},
+		{"csv tab header", "text/csv", "a\tb\tc\n1\t2\t3\n", 400,
+			`the CSV header does not match the model's columns a,b,c: unknown "a\tb\tc"; missing "a", "b", "c" (give each column name once, in any order, or send no header); the server reads comma-separated CSV (fields separated by ',')`, -1, -1},
+		{"csv semicolon rows", "text/csv", "1,2,3\n1;2;3\n", 400,
+			"row 1 has 1 value; the model expects 3" + note + "; the server reads comma-separated CSV (fields separated by ',')", 1, -1},
 		{"csv permuted NaN", "text/csv", "c,a,b\n1,2,NaN\n", 400,
 			`row 0, column 2 ("b"): "NaN" is not allowed: values must be finite` + note, 0, 2},
 		{"csv only header", "text/csv", "a,b,c\n", 400, "no rows: send at least one row of numbers", -1, -1},
@@ -315,6 +325,16 @@ func TestLogProbFormats(t *testing.T) {
 	var perm struct{ LogProb []float64 }
 	if code != 200 || json.Unmarshal([]byte(body), &perm) != nil || len(perm.LogProb) != 2 || perm.LogProb[0] != want[0] || perm.LogProb[1] != want[1] {
 		t.Errorf("permuted header: %d %s, want %v", code, body, want)
+	}
+	// A byte-order mark (Excel) before the header, and a header that names
+	// the columns in another case and order: matched as iterflow logprob
+	// matches them.
+	for _, body := range []string{"\ufeffa,b,c\n0.5,-1,2\n1.25,-2,0\n", "\ufeffC,A,b\n2,0.5,-1\n0,1.25,-2\n", "A,B,C\n0.5,-1,2\n1.25,-2,0\n", "\ufeff0.5,-1,2\n1.25,-2,0\n"} {
+		code, _, got := do(h, "POST", "/logprob", "text/csv", body)
+		var res struct{ LogProb []float64 }
+		if code != 200 || json.Unmarshal([]byte(got), &res) != nil || len(res.LogProb) != 2 || res.LogProb[0] != want[0] || res.LogProb[1] != want[1] {
+			t.Errorf("body %q: %d %s, want %v", body, code, got, want)
+		}
 	}
 	// Bare JSON array, +json content type.
 	code, _, body = do(h, "POST", "/logprob", "application/vnd.api+json", `[[0.5,-1,2],[1.25,-2,0]]`)

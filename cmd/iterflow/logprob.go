@@ -93,32 +93,23 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 	return s, nil
 }
 
-// headerIndex returns the index of the header column called name (spaces
-// around header names ignored): the exact match, else the one match ignoring
-// case (so a header "Alcohol" finds the model's column "alcohol"), else −1.
-// Two exact matches, or no exact match and two that differ only in case,
-// are an error naming both columns (counting from 0).
+// headerIndex returns the index of the header column called name by
+// data.HeaderIndex (spaces around header names ignored; the exact match,
+// else the one match ignoring case, so a header "Alcohol" finds the model's
+// column "alcohol"; else −1), the rule the server (package serve) applies to
+// CSV headers too. Two exact matches, or no exact match and two that differ
+// only in case, are an error naming both columns (counting from 0) in the
+// command's terms.
 func headerIndex(header []string, name string) (int, error) {
-	var exact, fold []int
-	for j, h := range header {
-		h = strings.TrimSpace(h)
-		if h == name {
-			exact = append(exact, j)
-		} else if strings.EqualFold(h, name) {
-			fold = append(fold, j)
-		}
-	}
+	j, err := data.HeaderIndex(header, name)
+	var me *data.HeaderMatchError
 	switch {
-	case len(exact) == 1:
-		return exact[0], nil
-	case len(exact) > 1:
-		return -1, fmt.Errorf("the header names the model's column %q twice (columns %d and %d, counting from 0)", name, exact[0], exact[1])
-	case len(fold) == 1:
-		return fold[0], nil
-	case len(fold) > 1:
-		return -1, fmt.Errorf("the header's columns %d and %d (counting from 0) both match the model's column %q ignoring case; rename one, or pick columns with --columns", fold[0], fold[1], name)
+	case errors.As(err, &me) && me.IgnoringCase:
+		return -1, fmt.Errorf("the header's columns %d and %d (counting from 0) both match the model's column %q ignoring case; rename one, or pick columns with --columns", me.First, me.Second, name)
+	case me != nil:
+		return -1, fmt.Errorf("the header names the model's column %q twice (columns %d and %d, counting from 0)", name, me.First, me.Second)
 	}
-	return -1, nil
+	return j, err
 }
 
 // hasHeader reports whether t's column names came from a header (not the
@@ -189,6 +180,9 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 			if err != nil {
 				return err
 			}
+			if err := checkLogDensity(args[0], r.Model); err != nil {
+				return err
+			}
 			ec, seed, o, err := solveOptions(cmd, r, &sf)
 			if err != nil {
 				return err
@@ -225,6 +219,11 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 				return err
 			})
 			if err != nil {
+				var ie *inputError
+				var ne *nonFiniteInputError
+				if errors.As(err, &ie) || errors.As(err, &ne) {
+					return err // it names the input ("load stdin: …") already
+				}
 				return fmt.Errorf("logprob %s: %w", in.name, err)
 			}
 			sec := time.Since(t0).Seconds()
@@ -267,6 +266,42 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
+
+// checkLogDensity returns an error naming the run directory run when the
+// model m has no log-density (it was trained from a 2D source, not N(0, I)),
+// so that logprob fails before it reads DATA or writes FILE.
+func checkLogDensity(run string, m *model.Model) error {
+	if m.Source != "" {
+		return fmt.Errorf("%s: the model was trained from the source %q, not N(0, I): it has no log-density", run, m.Source)
+	}
+	return nil
+}
+
+// inputError is an error of reading DATA; its message names DATA already
+// ("load FILE: …"), so logprob adds no prefix of its own.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+// nonFiniteAdvice is the data package's advice for a NaN or ±Inf value,
+// written for users of the Go API (LoadOptions.DropNonFinite), which
+// nonFiniteInputError replaces.
+const nonFiniteAdvice = " (NaN or Inf; drop such rows with DropNonFinite)"
+
+// nonFiniteInputError is the row reader's error for a NaN or ±Inf value of
+// DATA (errors.Is data.ErrNonFinite), with its advice for the Go API
+// replaced by what a user of the command can do, e.g. `load stdin: line 2,
+// column 2 ("y") is NaN; logprob scores finite rows only: remove or impute
+// such rows first (--on-error nan covers failed solves, not NaN or Inf in
+// the input)`.
+type nonFiniteInputError struct{ err error }
+
+func (e *nonFiniteInputError) Error() string {
+	return strings.Replace(e.err.Error(), nonFiniteAdvice, "", 1) +
+		"; logprob scores finite rows only: remove or impute such rows first (--on-error nan covers failed solves, not NaN or Inf in the input)"
+}
+func (e *nonFiniteInputError) Unwrap() error { return e.err }
 
 // failedRowsNote is the summary line for the failed rows of --on-error nan
 // (failed ≥ 1; first counts from 0).
@@ -377,11 +412,9 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 		}
 		if err != nil {
 			if errors.Is(err, data.ErrNonFinite) {
-				// The reader's advice is for the Go API; say what a user of
-				// this command can do.
-				return sum, fmt.Errorf("%w; logprob scores finite rows only: remove or impute such rows first", err)
+				return sum, &nonFiniteInputError{err: err}
 			}
-			return sum, err
+			return sum, &inputError{err: err}
 		}
 		for i := 0; i < n; i++ {
 			row, dst := in[i*w:(i+1)*w], x[i*d:(i+1)*d]

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -11,7 +13,7 @@ import (
 
 func newPlotCmd() *cobra.Command {
 	var seed uint64
-	var dataDir string
+	var dataDir, dataFile string
 	cmd := &cobra.Command{
 		Use:   "plot RUN",
 		Short: "Redraw a run's PNG plots from its saved model and data",
@@ -19,8 +21,10 @@ func newPlotCmd() *cobra.Command {
 for 2D data, training loss and movement per block) from the saved model, the rebuilt test split and the
 loss curves in metrics.json, and print the files written (with --json: {"run": RUN, "files": [...]}).
 The samples are drawn with the run's evaluation solver; --seed defaults to the run's seed, which redraws
-the run's own samples.`,
-		Example:           `  iterflow plot runs/rose-lfm`,
+the run's own samples. If the run's data file has moved, give its new path with --data (it must hold the
+same rows: the test split is rebuilt from it and checked against the model's standardization).`,
+		Example: `  iterflow plot runs/rose-lfm
+  iterflow plot runs/wine-lfm --data /new/place/winequality-red.csv`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRun,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -31,6 +35,9 @@ the run's own samples.`,
 			if cmd.Flags().Changed("data-dir") {
 				r.Config.DataDir = dataDir
 			}
+			if cmd.Flags().Changed("data") {
+				r.Config.Data = absDataPath(dataFile)
+			}
 			s := r.Config.Seed
 			if cmd.Flags().Changed("seed") {
 				s = seed
@@ -38,6 +45,9 @@ the run's own samples.`,
 			_, _, count := reporters(cmd)
 			files, err := pipeline.Plot(cmd.Context(), r, pipeline.PlotOptions{Seed: s, Counter: count})
 			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("data") {
+					err = fmt.Errorf("%w; if the run's data file has moved, give its new path with --data", err)
+				}
 				return err
 			}
 			paths := make([]string, len(files))
@@ -57,6 +67,7 @@ the run's own samples.`,
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the samples drawn for the pictures (default: the run's seed)")
+	cmd.Flags().StringVar(&dataFile, "data", "", "the run's data file at a new path (it must hold the same rows: the test split is rebuilt from it and checked against the model's standardization)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "directory searched first for the run's named dataset (default: the run's, then $ITERFLOW_DATA, then the user cache directory)")
 	return cmd
 }

@@ -224,7 +224,7 @@ func TestPolishWithRun(t *testing.T) {
 	}
 	// Errors name stdin, never the temporary copy.
 	_, _, err = runIn(t, "a,c\n1,2\n3,x\n", "logprob", rd, "-", "-o", "-", "-q")
-	if err == nil || err.Error() != `logprob stdin: load stdin: read csv: line 3, column 2 ("c"): cannot parse "x" as a number` {
+	if err == nil || err.Error() != `load stdin: read csv: line 3, column 2 ("c"): cannot parse "x" as a number` {
 		t.Errorf("bad cell on stdin: %v", err)
 	}
 	_, _, err = runIn(t, "", "logprob", rd, "-", "-o", "-", "-q")
