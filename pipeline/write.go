@@ -458,12 +458,12 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 		p("## Test log-likelihood\n\nNot defined: the model carries samples of %q (not N(0, I)) to the data, so it has no latent density. Sample quality below.\n\n", met.Source)
 	}
 	p("## Samples\n\n")
-	p("Against the test split (data units): sliced W2 %.4f (200 random directions), MMD² %.5f (Gaussian kernel, median-heuristic bandwidth %.3g; about 0 when the distributions agree). Sampling %d points with %s took NFE %d.\n\n",
+	p("Against the test split (data units): sliced W2 %.4g (200 random directions), MMD² %.4g (Gaussian kernel, median-heuristic bandwidth %.3g; about 0 when the distributions agree). Sampling %d points with %s took NFE %d.\n\n",
 		met.SampleSlicedW2, met.SampleMMD2, met.MMDBandwidth, cfg.Eval.Samples, met.Solver, met.SampleNFE)
 	if len(met.FewStep) > 0 {
 		var rows [][]string
 		for _, f := range met.FewStep {
-			w := f4(f.SlicedW2)
+			w := fmt.Sprintf("%.4g", f.SlicedW2)
 			if f.NFE < 0 {
 				w = "diverged"
 			}
@@ -481,8 +481,15 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	if cfg.Train.WeightDecay != 0 {
 		wd = fmt.Sprintf(", weight decay %g (AdamW)", cfg.Train.WeightDecay)
 	}
-	p("Adam lr %g (×%g every %d steps)%s, batch %d, %d steps per block, clip %g, EMA %g, warm start %v. ",
-		cfg.Train.LR, cfg.Train.LRDecay, cfg.Train.LRDecayEvery, wd, cfg.Train.BatchSize, cfg.Train.Iters, cfg.Train.Clip, cfg.Train.EMA, cfg.Train.WarmStart)
+	// Pools and warm starts exist only where blocks follow each other on
+	// pushed pools: LFM and JKO-iFlow.
+	pooled := cfg.Method == "" || cfg.Method == "lfm" || cfg.Method == "jko"
+	warm := ""
+	if pooled {
+		warm = fmt.Sprintf(", warm start %v", cfg.Train.WarmStart)
+	}
+	p("Adam lr %g (×%g every %d steps)%s, batch %d, %d steps per block, clip %g, EMA %g%s. ",
+		cfg.Train.LR, cfg.Train.LRDecay, cfg.Train.LRDecayEvery, wd, cfg.Train.BatchSize, cfg.Train.Iters, cfg.Train.Clip, cfg.Train.EMA, warm)
 	if s := budgetNote(tr.steps, cfg.Train.Iters); s != "" {
 		p("%s ", s)
 	}
@@ -500,8 +507,11 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	if met.Resumed {
 		summed = " (summed over the processes of this resumed run)"
 	}
-	p(" Pools pushed with %s. Train time %.1f s%s, evaluation %.1f s, sampling %d points %.1f s (NFE %d).\n\n",
-		cfg.Push.Describe(), met.TrainSeconds, summed, met.EvalSeconds, cfg.Eval.Samples, met.SampleSeconds, met.SampleNFE)
+	if pooled {
+		p(" Pools pushed with %s.", cfg.Push.Describe())
+	}
+	p(" Train time %.1f s%s, evaluation %.1f s, sampling %d points %.1f s (NFE %d).\n\n",
+		met.TrainSeconds, summed, met.EvalSeconds, cfg.Eval.Samples, met.SampleSeconds, met.SampleNFE)
 	p("%s\n", report.Table(tr.headers, tr.rows))
 	if len(tr.passes) > 0 {
 		var rows [][]string
