@@ -10,10 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/iterflow/iterflow/checkpoint"
 	"github.com/iterflow/iterflow/method"
+	"github.com/iterflow/iterflow/nn"
 )
 
 // Resumable training (iterflow issues 5 and 7). While a run trains, its files
@@ -67,6 +69,12 @@ type CheckpointMeta struct {
 	// saved amount plus this process's time since its training started).
 	// Optional: a checkpoint written without it reads as 0.
 	TrainSeconds float64 `json:"train_seconds,omitempty"`
+	// Threads and BLASThreads are GOMAXPROCS and the BLAS threads per
+	// matrix product of the process that wrote the checkpoint (optional:
+	// 0 when not recorded). A resume with other counts still works, but its
+	// result may differ in the last bits from an uninterrupted run.
+	Threads     int `json:"threads,omitempty"`
+	BLASThreads int `json:"blas_threads,omitempty"`
 	// State is the gob-encoded method.TrainState.
 	State checkpoint.FileSum `json:"state"`
 }
@@ -131,6 +139,7 @@ func (c *checkpointer) save(st *method.TrainState) error {
 	old := c.meta.State.File
 	c.meta.State, c.meta.Block, c.meta.Step = sum, st.Block, st.Step
 	c.meta.TrainSeconds = c.trainSeconds()
+	c.meta.Threads, c.meta.BLASThreads = runtime.GOMAXPROCS(0), nn.BLASThreads()
 	if err := checkpoint.WriteJSON(filepath.Join(c.dir, stateFile), &c.meta); err != nil {
 		return err
 	}
@@ -255,3 +264,15 @@ func (e *NotResumableError) Error() string {
 
 // Unwrap returns the cause.
 func (e *NotResumableError) Unwrap() error { return e.Err }
+
+// threadsWarning returns the log line for resuming with thread counts other
+// than those of the process that wrote meta ("" when they match or were not
+// recorded): training is bitwise reproducible only for the same counts.
+func threadsWarning(meta *CheckpointMeta, threads, blas int) string {
+	if meta.Threads == 0 || meta.Threads == threads && meta.BLASThreads == blas {
+		return ""
+	}
+	return fmt.Sprintf("warning: resuming with GOMAXPROCS %d and %s per matrix product; the run was interrupted with %d and %d: "+
+		"the result can differ in the last bits from an uninterrupted run (--threads and --blas-threads set them)",
+		threads, plural(blas, "BLAS thread"), meta.Threads, meta.BLASThreads)
+}

@@ -232,3 +232,21 @@ func TestResumedFMBlockTellsProgress(t *testing.T) {
 		t.Errorf("resumed progress: %d steps, Resume calls %v; want 18 steps and [12]", rec.steps, rec.resumes)
 	}
 }
+
+// Resuming with other thread counts than the interrupted process used is
+// allowed, with one warning; the same counts, or a checkpoint that did not
+// record them, give none.
+func TestResumeThreadsWarning(t *testing.T) {
+	meta := &CheckpointMeta{Threads: 2, BLASThreads: 2}
+	want := "warning: resuming with GOMAXPROCS 1 and 1 BLAS thread per matrix product; the run was interrupted with 2 and 2: " +
+		"the result can differ in the last bits from an uninterrupted run (--threads and --blas-threads set them)"
+	if got := threadsWarning(meta, 1, 1); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := threadsWarning(meta, 2, 2); got != "" {
+		t.Errorf("same counts: %q", got)
+	}
+	if got := threadsWarning(&CheckpointMeta{}, 1, 1); got != "" {
+		t.Errorf("not recorded: %q", got)
+	}
+}

@@ -297,6 +297,9 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		}
 		removeStale(ckdir, meta.State.File)
 		ck = &checkpointer{dir: ckdir, meta: *meta, before: meta.TrainSeconds}
+		if w := threadsWarning(meta, runtime.GOMAXPROCS(0), nn.BLASThreads()); w != "" {
+			logf("%s", w)
+		}
 		mck = &method.Checkpointing{Every: opt.CheckpointEvery, Save: ck.save, Resume: st, LRScale: meta.LRScale}
 		if nb := trainBlocks(&cfg); nb > 0 && meta.Block >= nb {
 			trainedAll = true
