@@ -495,6 +495,9 @@ func (c *Config) Validate() error {
 		if c.LFM.Blocks < 0 {
 			return bad("lfm.blocks", "must be non-negative, got %d", c.LFM.Blocks)
 		}
+		if c.LFM.Blocks == 0 {
+			return bad("lfm.blocks", "0 with free_block false leaves no block to train; set blocks ≥ 1 (--blocks) or free_block (--free-block)")
+		}
 		if !pos(c.LFM.GammaC) {
 			return bad("lfm.gamma_c", "must be positive, got %g", c.LFM.GammaC)
 		}

@@ -29,3 +29,15 @@ func TestReportTrainingLines(t *testing.T) {
 		}
 	}
 }
+
+// lfm with no OU block and no free block has nothing to train: the error
+// names the keys and the flags.
+func TestLFMNoBlocksError(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Data = "moons"
+	cfg.LFM.Blocks, cfg.LFM.FreeBlock = 0, false
+	want := "lfm.blocks: 0 with free_block false leaves no block to train; set blocks ≥ 1 (--blocks) or free_block (--free-block)"
+	if err := cfg.Validate(); err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
