@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// The training paragraph names pools and warm starts only for the methods
+// The training paragraph names pools and warm starts (", each block from a
+// fresh initialization" or "warm-started …") only for the methods
 // that have them (lfm, jko), and sample distances print with significant
 // digits, so a tiny sliced W2 is not "0.0000".
 func TestReportTrainingLines(t *testing.T) {
@@ -18,10 +19,10 @@ func TestReportTrainingLines(t *testing.T) {
 		ds := &Dataset{Name: "toy"}
 		met := &Metrics{N: 10, D: 2, SampleSlicedW2: 3.2e-12, SampleMMD2: 1.5e-13}
 		rep := renderReport(&cfg, ds, met, &trained{summary: "one block"}, nil)
-		if got := strings.Contains(rep, "Pools pushed with") && strings.Contains(rep, ", warm start "); got != tc.pooled {
+		if got := strings.Contains(rep, "Pools pushed with") && strings.Contains(rep, ", each block "); got != tc.pooled {
 			t.Errorf("%s: pools and warm start named = %v, want %v", tc.method, got, tc.pooled)
 		}
-		if strings.Contains(rep, "Pools pushed with") != strings.Contains(rep, ", warm start ") {
+		if strings.Contains(rep, "Pools pushed with") != strings.Contains(rep, ", each block ") {
 			t.Errorf("%s: only one of pools and warm start named", tc.method)
 		}
 		if !strings.Contains(rep, "sliced W2 3.2e-12 (200 random directions), MMD² 1.5e-13 (") {

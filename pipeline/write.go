@@ -411,7 +411,7 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	case 0:
 		p("\nPreprocessing: every column standardized by the training split's mean and standard deviation. ")
 	default:
-		p("\nPreprocessing: %d of %d columns (integer-valued) dequantized with U[0, 1) noise, then every column standardized by the training split's mean and standard deviation. ", met.Dequantized, met.D)
+		p("\nPreprocessing: %d of %s (integer-valued) dequantized with U[0, 1) noise, then every column standardized by the training split's mean and standard deviation. ", met.Dequantized, plural(met.D, "column"))
 	}
 	if cfg.Logit.Enabled {
 		p("Before standardizing, every column is mapped to the real line by a logit on [%g, %g] with α = %g (RealNVP's logit trick); its per-row log-determinant is included. ", cfg.Logit.Lo, cfg.Logit.Hi, cfg.Logit.Alpha)
@@ -486,7 +486,10 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	pooled := cfg.Method == "" || cfg.Method == "lfm" || cfg.Method == "jko"
 	warm := ""
 	if pooled {
-		warm = fmt.Sprintf(", warm start %v", cfg.Train.WarmStart)
+		warm = ", each block from a fresh initialization"
+		if cfg.Train.WarmStart {
+			warm = ", each block warm-started from the previous block's weights"
+		}
 	}
 	p("Adam lr %g (×%g every %d steps)%s, batch %d, %d steps per block, clip %g, EMA %g%s. ",
 		cfg.Train.LR, cfg.Train.LRDecay, cfg.Train.LRDecayEvery, wd, cfg.Train.BatchSize, cfg.Train.Iters, cfg.Train.Clip, cfg.Train.EMA, warm)
