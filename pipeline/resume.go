@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,6 +76,11 @@ type CheckpointMeta struct {
 	// result may differ in the last bits from an uninterrupted run.
 	Threads     int `json:"threads,omitempty"`
 	BLASThreads int `json:"blas_threads,omitempty"`
+	// DataSHA256 is the SHA-256 of the data file, recorded when the run
+	// started (hex; empty for built-in and generated data, and in
+	// checkpoints written before it existed). It lets a resume find the file
+	// at a new path (CheckMovedData).
+	DataSHA256 string `json:"data_sha256,omitempty"`
 	// State is the gob-encoded method.TrainState.
 	State checkpoint.FileSum `json:"state"`
 }
@@ -275,4 +281,46 @@ func threadsWarning(meta *CheckpointMeta, threads, blas int) string {
 	return fmt.Sprintf("warning: resuming with GOMAXPROCS %d and %s per matrix product; the run was interrupted with %d and %d: "+
 		"the result can differ in the last bits from an uninterrupted run (--threads and --blas-threads set them)",
 		threads, plural(blas, "BLAS thread"), meta.Threads, meta.BLASThreads)
+}
+
+// dataFileSHA256 returns the hex SHA-256 of the data file at path, or "" when
+// path is not a regular file (a built-in or generated dataset) or cannot be
+// read (the run then fails on loading it anyway).
+func dataFileSHA256(path string) string {
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CheckMovedData checks that path holds the data file of the interrupted run
+// in out, moved: its SHA-256 must equal the one the run recorded when it
+// started. Errors: no interrupted run, a checkpoint without a recorded
+// checksum (written by an older version, or of built-in data), another
+// file ("… is not the interrupted run's data: SHA-256 …").
+func CheckMovedData(out, path string) error {
+	meta, _, err := loadCheckpoint(filepath.Join(PartialDir(out), checkpointSubdir))
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", out, err)
+	}
+	if meta.DataSHA256 == "" {
+		return fmt.Errorf("resume %s: the interrupted run recorded no checksum of its data, so --data cannot be checked; put the file back at its old path", out)
+	}
+	got := dataFileSHA256(path)
+	if got == "" {
+		return fmt.Errorf("resume %s: --data %s is not a readable file", out, path)
+	}
+	if got != meta.DataSHA256 {
+		return fmt.Errorf("resume %s: --data %s is not the interrupted run's data: SHA-256 %s…, the run started with %s…", out, path, got[:12], meta.DataSHA256[:12])
+	}
+	return nil
 }

@@ -108,6 +108,10 @@ type Options struct {
 	// checkpoint (lfm, cfm, otcfm); cfg must be the run's saved config
 	// (LoadResumeConfig).
 	Resume bool
+	// MovedFrom, with Resume, is the data path saved by the interrupted run
+	// when cfg.Data names the same file at a new path (checked first with
+	// CheckMovedData): the saved config is matched with this path.
+	MovedFrom string
 	// CheckpointEvery is the number of steps between mid-block checkpoints
 	// (0: only at block boundaries; negative: DefaultCheckpointEvery).
 	CheckpointEvery int
@@ -280,7 +284,11 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	// nothing half-written.
 	work := PartialDir(out)
 	ckdir := filepath.Join(work, checkpointSubdir)
-	hash, err := configHash(&cfg)
+	hcfg := cfg
+	if opt.Resume && opt.MovedFrom != "" {
+		hcfg.Data = opt.MovedFrom // the interrupted run's config names the old path
+	}
+	hash, err := configHash(&hcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +335,7 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			if err := checkpoint.WriteFileAtomic(filepath.Join(ckdir, "config.yaml"), func(w io.Writer) error { _, err := w.Write(y); return err }); err != nil {
 				return nil, err
 			}
-			ck = &checkpointer{dir: ckdir, meta: CheckpointMeta{Version: 1, Method: cfg.Method, ConfigSHA256: hash, LRScale: 1}}
+			ck = &checkpointer{dir: ckdir, meta: CheckpointMeta{Version: 1, Method: cfg.Method, ConfigSHA256: hash, LRScale: 1, DataSHA256: dataFileSHA256(cfg.Data)}}
 			mck = &method.Checkpointing{Every: opt.CheckpointEvery, Save: ck.save, LRScale: 1}
 		}
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,6 +60,14 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 				}
 				cfg = saved
 				cfg.Out = resume
+				if moved := absDataPath(c.Data); cmd.Flags().Changed("data") && moved != saved.Data {
+					// The data file at a new path: the same bytes, checked
+					// against the checksum the run recorded.
+					if err := pipeline.CheckMovedData(resume, moved); err != nil {
+						return err
+					}
+					ropt.MovedFrom, cfg.Data = saved.Data, moved
+				}
 			} else if configPath != "" {
 				var err error
 				if cfg, err = pipeline.LoadConfig(configPath); err != nil {
@@ -85,6 +95,9 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 			opt.Log, opt.Progress, opt.Counter, opt.Version, opt.Overwrite, opt.Resume = log, prog, count, version, force, resume != ""
 			res, err := runTrain(cmd.Context(), cfg, opt)
 			if err != nil {
+				if resume != "" && errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("data") {
+					err = fmt.Errorf("%w; if the run's data file has moved, give its new path with --data (its checksum must match the one the run recorded)", err)
+				}
 				return err
 			}
 			if res.Dir == "" {
@@ -125,7 +138,9 @@ var runFlags = map[string]bool{"quiet": true, "json": true, "force": true, "resu
 func checkResumeFlags(fs *pflag.FlagSet, saved pipeline.Config, src *pipeline.Config, configPath, hidden, gammas, jkoSteps string) error {
 	var given []string
 	fs.Visit(func(fl *pflag.Flag) {
-		if !runFlags[fl.Name] {
+		// --data may name the run's data file at a new path (checked by
+		// its checksum in RunE).
+		if !runFlags[fl.Name] && fl.Name != "data" {
 			given = append(given, "--"+fl.Name)
 		}
 	})
@@ -142,6 +157,7 @@ func checkResumeFlags(fs *pflag.FlagSet, saved pipeline.Config, src *pipeline.Co
 	if changed.Out == "" || filepath.Clean(changed.Out) == filepath.Clean(saved.Out) {
 		changed.Out = saved.Out
 	}
+	changed.Data = saved.Data
 	a, _ := saved.YAML()
 	b, _ := changed.YAML()
 	if string(a) != string(b) {
