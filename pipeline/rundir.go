@@ -100,7 +100,7 @@ func (r *RunDir) Splits() (*Splits, error) {
 	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))+1e-300 }
 	for j := range std.Mean {
 		if !near(std.Mean[j], m.Standardizer.Mean[j]) || !near(std.Std[j], m.Standardizer.Std[j]) {
-			return nil, fmt.Errorf("run %s: data %s changed since the run: the training split's column %d has mean %g and std %g, the model's standardization %g and %g",
+			return nil, fmt.Errorf("run %s: data %s changed since the run: the training split's column %d has mean %.6g and std %.6g, the model's standardization %.6g and %.6g",
 				r.Dir, sp.Dataset.Name, j, std.Mean[j], std.Std[j], m.Standardizer.Mean[j], m.Standardizer.Std[j])
 		}
 	}

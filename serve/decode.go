@@ -306,6 +306,11 @@ func (rd *rowDecoder) decodeCSV(r io.Reader, limit int64) ([]float64, int, error
 				if problem != "" {
 					msg = problem
 				}
+				if len(rec) == 1 && rd.d > 1 && otherSeparator(rec) {
+					// One field holding ';' or a tab: not a header, the
+					// rows of another delimited format.
+					msg = fmt.Sprintf("the first CSV row %s is one field, the model has %d columns", quoteCell(strings.TrimSpace(rec[0])), rd.d)
+				}
 				if otherSeparator(rec) {
 					msg += commaNote
 				}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -116,6 +117,32 @@ Shell completion: "iterflow completion bash|zsh|fish|powershell" prints a comple
 	pf.Bool("json", false, "print the command's result as JSON on stdout, for scripts")
 	bindThreadFlags(root)
 	root.PersistentPreRunE = setupThreads
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return plainFlagError(err) })
 	root.AddCommand(newTrainCmd(), newSampleCmd(), newLogProbCmd(), newEvaluateCmd(), newPlotCmd(), newServeCmd(), newDatasetsCmd())
 	return root
+}
+
+// plainFlagError rewrites pflag's parse errors, which end in Go's strconv
+// text (`invalid argument "-1" for "--seed" flag: strconv.ParseUint:
+// parsing "-1": invalid syntax`), into what the flag wants (`invalid argument
+// "-1" for "--seed" flag: want a whole number >= 0`). Other errors pass.
+func plainFlagError(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, "strconv.Parse")
+	if i < 0 {
+		return err
+	}
+	want := "want a number"
+	switch {
+	case strings.HasPrefix(msg[i:], "strconv.ParseUint"):
+		want = "want a whole number >= 0"
+	case strings.HasPrefix(msg[i:], "strconv.ParseInt"):
+		want = "want a whole number"
+	case strings.HasPrefix(msg[i:], "strconv.ParseBool"):
+		want = "want true or false"
+	}
+	if strings.HasSuffix(msg, "value out of range") {
+		want = "out of range"
+	}
+	return errors.New(msg[:i] + want)
 }

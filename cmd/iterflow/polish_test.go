@@ -350,3 +350,23 @@ func TestPairAheadBLASThreads(t *testing.T) {
 		t.Errorf("one core: %d, want 0", got)
 	}
 }
+
+// A flag value that does not parse says what the flag wants, not Go's
+// strconv text.
+func TestFlagParseErrorsArePlain(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--seed", "-1"}, `invalid argument "-1" for "--seed" flag: want a whole number >= 0`},
+		{[]string{"train", "--iters", "many"}, `invalid argument "many" for "--iters" flag: want a whole number`},
+		{[]string{"train", "--lr", "fast"}, `invalid argument "fast" for "--lr" flag: want a number`},
+		{[]string{"train", "--seed", "99999999999999999999999"}, `invalid argument "99999999999999999999999" for "--seed" flag: out of range`},
+		{[]string{"train", "--no-such-flag"}, `unknown flag: --no-such-flag`},
+	} {
+		_, _, err := run(t, tc.args...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
