@@ -251,7 +251,7 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		if st.kind == "free" {
 			label = "free block to N(0, I)"
 		}
-		hooks := &blockHooks{ck: ck, block: k, state: func(cur *BlockState, step int) *TrainState { return state(k, cur, step) }}
+		hooks := &blockHooks{ck: ck, block: k, began: start, state: func(cur *BlockState, step int) *TrainState { return state(k, cur, step) }}
 		batches := newEpochBatcher(n, rng)
 		if k == first && resumeBlk != nil {
 			if err := pcg.UnmarshalBinary(ck.Resume.RNG); err != nil {
@@ -287,7 +287,7 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		}
 		br.Movement = mv / float64(n)
 		br.RelMovement = mv / nrm
-		br.Seconds = time.Since(start).Seconds()
+		br.Seconds = hooks.seconds(start)
 		res.Nets = append(res.Nets, net)
 		res.Blocks = append(res.Blocks, br)
 		prev = net

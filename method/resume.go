@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"time"
 )
 
 // Checkpointing makes a flow-matching trainer (TrainLFM, TrainFM) resumable:
@@ -69,6 +70,10 @@ type BlockState struct {
 	FinalLoss            float64
 	Perm                 []int
 	Pos                  int
+	// Seconds is the wall-clock time spent in the block up to this state,
+	// summed over the processes of a resumed run (0 in states saved before
+	// it was recorded).
+	Seconds float64
 }
 
 // DivergedError reports the first non-finite training loss: block (0-based)
@@ -199,6 +204,19 @@ type blockHooks struct {
 	// after step steps.
 	state func(cur *BlockState, step int) *TrainState
 	bs    BlockState
+	// began is when this process started the block, earlier the block's
+	// seconds in earlier processes (from the resume state).
+	began   time.Time
+	earlier float64
+}
+
+// seconds returns the block's wall-clock seconds so far, over every process
+// of a resumed run; a nil h (no checkpointing) counts from start.
+func (h *blockHooks) seconds(start time.Time) float64 {
+	if h == nil {
+		return time.Since(start).Seconds()
+	}
+	return h.earlier + time.Since(start).Seconds()
 }
 
 // start restores the block from the resume state (if any) and returns the
@@ -212,6 +230,7 @@ func (h *blockHooks) start(op *blockOptim, br *BlockResult, perm []int, pos *int
 		return 0, err
 	}
 	*pos = p
+	h.earlier = h.resume.Seconds
 	return h.resume.Step, nil
 }
 
@@ -221,6 +240,10 @@ func (h *blockHooks) saveAt(op *blockOptim, br *BlockResult, perm []int, pos, st
 		return nil
 	}
 	op.snapshot(&h.bs, step, br, perm, pos)
+	h.bs.Seconds = h.earlier
+	if !h.began.IsZero() {
+		h.bs.Seconds += time.Since(h.began).Seconds()
+	}
 	return h.ck.save(h.state(&h.bs, step))
 }
 
