@@ -503,11 +503,18 @@ func writeStream(path string, stdout io.Writer, produce func(emit func([]float64
 	}
 	csvTo := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<16)
-		if _, err := bw.WriteString("log_prob\n"); err != nil {
-			return err
-		}
+		// The header goes out with the first values (or at a successful end
+		// with none), so that an input that fails before any row is scored
+		// writes nothing to stdout.
+		started := false
 		var b []byte
 		err := produce(func(lp []float64) error {
+			if !started {
+				started = true
+				if _, err := bw.WriteString("log_prob\n"); err != nil {
+					return err
+				}
+			}
 			for _, v := range lp {
 				b = strconv.AppendFloat(b[:0], v, 'g', -1, 64)
 				b = append(b, '\n')
@@ -517,6 +524,12 @@ func writeStream(path string, stdout io.Writer, produce func(emit func([]float64
 			}
 			return nil
 		})
+		if err == nil && !started {
+			_, err = bw.WriteString("log_prob\n")
+		}
+		if !started && err != nil {
+			return err // nothing was written
+		}
 		if ferr := bw.Flush(); err == nil {
 			err = ferr
 		}

@@ -188,4 +188,10 @@ func TestLogprobNaNInputAdvice(t *testing.T) {
 	if _, err := os.Stat(outPath); !os.IsNotExist(err) {
 		t.Errorf("output file left behind: %v", err)
 	}
+	// To stdout, an input that fails before any row is scored writes nothing
+	// (not even the header).
+	stdout, _, err := run(t, "logprob", rd, in, "-o", "-", "-q")
+	if err == nil || err.Error() != want || stdout != "" {
+		t.Errorf("-o -: error %v, stdout %q; want the same error and no output", err, stdout)
+	}
 }
