@@ -181,7 +181,7 @@ func readCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 			f = strings.TrimSpace(f)
 			v, perr := strconv.ParseFloat(f, 64)
 			if perr != nil && !errors.Is(perr, strconv.ErrRange) {
-				return fmt.Errorf("line %d, %s: cannot parse %q as a number", nl.line, colDesc(j), f)
+				return &notNumberError{fmt.Sprintf("line %d, %s: cannot parse %q as a number", nl.line, colDesc(j), f)}
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				if badRows == 0 && !bad {

@@ -317,3 +317,15 @@ func TestSharedFaithful(t *testing.T) {
 		t.Fatalf("faithful: %d×%d %q", tab.N, tab.D, tab.Names)
 	}
 }
+
+// A cell that is not a number matches ErrNotNumber; NaN does not.
+func TestErrNotNumber(t *testing.T) {
+	_, err := ReadCSV(strings.NewReader("a,b\n1,2\n3,x\n"), CSVOptions{Header: 1})
+	if err == nil || !errors.Is(err, ErrNotNumber) || errors.Is(err, ErrNonFinite) {
+		t.Errorf("text cell: %v (ErrNotNumber %v)", err, errors.Is(err, ErrNotNumber))
+	}
+	_, err = ReadCSV(strings.NewReader("a,b\n1,2\n3,NaN\n"), CSVOptions{Header: 1})
+	if errors.Is(err, ErrNotNumber) {
+		t.Errorf("NaN cell matches ErrNotNumber: %v", err)
+	}
+}

@@ -79,3 +79,16 @@ func nonFiniteArrayError(x []float64, n, d int, names []string) *NonFiniteError 
 	}
 	return &NonFiniteError{Rows: cnt, Where: where, table: &Table{X: x, N: n, D: d, Names: names}}
 }
+
+// ErrNotNumber is matched (errors.Is) by the whole-file CSV readers' error
+// for a cell that does not parse as a number (`line 2, column 3 ("name"):
+// cannot parse "abc" as a number`), e.g. a column of labels or names.
+var ErrNotNumber = errors.New("not a number")
+
+// notNumberError is the error of a cell that does not parse as a number.
+type notNumberError struct{ msg string }
+
+func (e *notNumberError) Error() string { return e.msg }
+
+// Is makes errors.Is(err, ErrNotNumber) true.
+func (e *notNumberError) Is(target error) bool { return target == ErrNotNumber }

@@ -186,7 +186,7 @@ func TestMalformedData(t *testing.T) {
 		{write("header.csv", "a,b,c\n"), "load DIR/header.csv: read csv: no data rows after the header on line 1"},
 		{write("one.csv", "a,b,c\n1,2,3\n"), "data one.csv: 1 row is too few; need at least 50 to split into train, validation and test"},
 		{wide, "data bad.csv: 60 rows for 40 columns; need at least twice as many rows as columns"},
-		{write("text.csv", "a,b,c\n1,2,3\n4,five,6\n"), `load DIR/text.csv: read csv: line 3, column 2 ("b"): cannot parse "five" as a number`},
+		{write("text.csv", "a,b,c\n1,2,3\n4,five,6\n"), `load DIR/text.csv: read csv: line 3, column 2 ("b"): cannot parse "five" as a number; a column of text (labels, names) can be left out with --columns (e.g. --columns 0-10 or by names)`},
 		{write("ragged.csv", "a,b,c\n1,2,3\n4,5\n"), "load DIR/ragged.csv: read csv: line 3: 2 fields, want 3 (as on line 1)"},
 	} {
 		cfg := quickConfig(tc.path)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -171,6 +172,9 @@ func loadDatasetReport(cfg *Config) (*Dataset, data.LoadReport, *data.Table, err
 	if err != nil {
 		if _, ok := data.IsNonFinite(err); ok {
 			err = fmt.Errorf("%w; drop those rows with --drop-nonfinite (config: drop_nonfinite: true)", err)
+		}
+		if errors.Is(err, data.ErrNotNumber) {
+			err = fmt.Errorf("%w; a column of text (labels, names) can be left out with --columns (e.g. --columns 0-10 or by names)", err)
 		}
 		return nil, rep, nil, err
 	}

@@ -174,7 +174,7 @@ func TestCLIMalformedData(t *testing.T) {
 		{writeFile(t, filepath.Join(dir, "empty.csv"), ""), "load DIR/empty.csv: read csv: empty input: no rows"},
 		{writeFile(t, filepath.Join(dir, "one.csv"), "a,b,c\n1,2,3\n"), "data one.csv: 1 row is too few; need at least 50 to split into train, validation and test"},
 		{wide, "data wide.csv: 60 rows for 40 columns; need at least twice as many rows as columns"},
-		{writeFile(t, filepath.Join(dir, "text.csv"), "a,b\n1,2\n3,x\n"), `load DIR/text.csv: read csv: line 3, column 2 ("b"): cannot parse "x" as a number`},
+		{writeFile(t, filepath.Join(dir, "text.csv"), "a,b\n1,2\n3,x\n"), `load DIR/text.csv: read csv: line 3, column 2 ("b"): cannot parse "x" as a number; a column of text (labels, names) can be left out with --columns (e.g. --columns 0-10 or by names)`},
 		{writeFile(t, filepath.Join(dir, "ragged.csv"), "a,b\n1,2\n3,4,5\n"), "load DIR/ragged.csv: read csv: line 3: 3 fields, want 2 (as on line 1)"},
 	} {
 		_, _, err := run(t, quickTrain(tc.path, filepath.Join(dir, "run"))...)
