@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // CSVOptions configures ReadCSV.
@@ -174,7 +176,7 @@ func readCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 			return fmt.Errorf("line %d: %w", nl.line, err)
 		}
 		if len(fields) != d {
-			return fmt.Errorf("line %d: %s, want %d (as on line %d)", nl.line, plural(len(fields), "field"), d, first.line)
+			return fmt.Errorf("line %d: %s, want %d (as on line %d)", nl.line, wording.Plural(len(fields), "field"), d, first.line)
 		}
 		bad := false
 		for j, f := range fields {

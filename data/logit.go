@@ -3,6 +3,8 @@ package data
 import (
 	"fmt"
 	"math"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // Logit is the per-column logit transform for bounded data, the "logit trick"
@@ -47,7 +49,7 @@ func (l *Logit) check(x []float64, n int) (int, error) {
 		}
 	}
 	if n < 0 || len(x) != n*d {
-		return 0, fmt.Errorf("logit: %s as %s of %s", plural(len(x), "value"), plural(n, "row"), plural(d, "column"))
+		return 0, fmt.Errorf("logit: %s as %s of %s", wording.Plural(len(x), "value"), wording.Plural(n, "row"), wording.Plural(d, "column"))
 	}
 	return d, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // ReadParquet reads the numeric columns of an Apache Parquet file of size
@@ -84,7 +86,7 @@ func readParquet(r io.ReaderAt, size int64) (*Table, error) {
 	for g, rg := range f.RowGroups() {
 		gn := rg.NumRows()
 		if gn < 0 || int64(n)+gn > nrows {
-			return nil, fmt.Errorf("row group %d: %s exceed the file's %d", g, plural(int(gn), "row"), nrows)
+			return nil, fmt.Errorf("row group %d: %s exceed the file's %d", g, wording.Plural(int(gn), "row"), nrows)
 		}
 		chunks := rg.ColumnChunks()
 		for j, c := range cols {
@@ -188,7 +190,7 @@ func readParquetChunk(chunk parquet.ColumnChunk, c parquetCol, j, row0 int, rows
 			k, err := vr.ReadValues(buf)
 			for _, v := range buf[:k] {
 				if int64(len(dst)) >= rows {
-					return nil, fmt.Errorf("column %q has more values than the %s of its row group", c.name, plural(int(rows), "row"))
+					return nil, fmt.Errorf("column %q has more values than the %s of its row group", c.name, wording.Plural(int(rows), "row"))
 				}
 				if v.IsNull() {
 					return nil, fmt.Errorf("row %d, column %d (%q): null value (fill or drop missing values first)", row0+len(dst), j, c.name)
@@ -207,7 +209,7 @@ func readParquetChunk(chunk parquet.ColumnChunk, c parquetCol, j, row0 int, rows
 		}
 	}
 	if int64(len(dst)) != rows {
-		return nil, fmt.Errorf("column %q has %s, want %s", c.name, plural(len(dst), "value"), plural(int(rows), "row"))
+		return nil, fmt.Errorf("column %q has %s, want %s", c.name, wording.Plural(len(dst), "value"), wording.Plural(int(rows), "row"))
 	}
 	return dst, nil
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // Standardizer is the per-column affine map y = (x − Mean)/Std, an invertible
@@ -24,7 +26,7 @@ type Standardizer struct {
 // e.g. `fit standardizer: column 2 ("x2") is constant (value 3)`.
 func FitStandardizer(t *Table) (*Standardizer, error) {
 	if t.N < 2 {
-		return nil, fmt.Errorf("fit standardizer: %s, need at least 2", plural(t.N, "row"))
+		return nil, fmt.Errorf("fit standardizer: %s, need at least 2", wording.Plural(t.N, "row"))
 	}
 	if len(t.X) != t.N*t.D {
 		return nil, fmt.Errorf("fit standardizer: len(X) = %d, want N·D = %d", len(t.X), t.N*t.D)

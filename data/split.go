@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // Split partitions the rows of t at random into train, validation and test
@@ -31,14 +33,14 @@ func Split(t *Table, valFrac, testFrac float64, seed uint64) (train, val, test *
 	nTest := int(math.Round(testFrac * float64(t.N)))
 	nVal := int(math.Round(valFrac * float64(t.N)))
 	if testFrac > 0 && nTest == 0 {
-		return nil, nil, nil, fmt.Errorf("split: testFrac = %v of %s rounds to an empty test set", testFrac, plural(t.N, "row"))
+		return nil, nil, nil, fmt.Errorf("split: testFrac = %v of %s rounds to an empty test set", testFrac, wording.Plural(t.N, "row"))
 	}
 	if valFrac > 0 && nVal == 0 {
-		return nil, nil, nil, fmt.Errorf("split: valFrac = %v of %s rounds to an empty validation set", valFrac, plural(t.N, "row"))
+		return nil, nil, nil, fmt.Errorf("split: valFrac = %v of %s rounds to an empty validation set", valFrac, wording.Plural(t.N, "row"))
 	}
 	nTrain := t.N - nTest - nVal
 	if nTrain <= 0 {
-		return nil, nil, nil, fmt.Errorf("split: of %s, none is left for training after %d test and %s", plural(t.N, "row"), nTest, plural(nVal, "validation row"))
+		return nil, nil, nil, fmt.Errorf("split: of %s, none is left for training after %d test and %s", wording.Plural(t.N, "row"), nTest, wording.Plural(nVal, "validation row"))
 	}
 	perm := rand.New(rand.NewPCG(seed, 0)).Perm(t.N)
 	take := func(idx []int) *Table {

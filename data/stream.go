@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // RowReader reads the rows of a table a chunk at a time, so that files larger
@@ -427,7 +429,7 @@ func (s *csvStream) next(dst []float64, max int) (int, error) {
 			return n, fmt.Errorf("read csv: line %d: %w", nl.line, err)
 		}
 		if len(s.fields) != s.d {
-			return n, fmt.Errorf("read csv: line %d: %s, want %d (as on line %d)", nl.line, plural(len(s.fields), "field"), s.d, s.first)
+			return n, fmt.Errorf("read csv: line %d: %s, want %d (as on line %d)", nl.line, wording.Plural(len(s.fields), "field"), s.d, s.first)
 		}
 		row := dst[n*s.d : (n+1)*s.d]
 		for j, c := range s.fields {
@@ -510,7 +512,7 @@ func (s *npyStream) next(dst []float64, max int) (int, error) {
 		// The data section must end here.
 		var one [1]byte
 		if m, _ := s.r.Read(one[:]); m > 0 {
-			return 0, fmt.Errorf("read npy: data has more than the %s that the header (shape %s) describes", plural(s.n, "row"), s.shapeStr)
+			return 0, fmt.Errorf("read npy: data has more than the %s that the header (shape %s) describes", wording.Plural(s.n, "row"), s.shapeStr)
 		}
 		return 0, io.EOF
 	}
@@ -520,7 +522,7 @@ func (s *npyStream) next(dst []float64, max int) (int, error) {
 	}
 	raw := s.raw[:k*rowBytes]
 	if m, err := io.ReadFull(s.r, raw); err != nil {
-		return 0, fmt.Errorf("read npy: data ends after row %d, header (shape %s) has %s: file truncated", s.pos+m/rowBytes, s.shapeStr, plural(s.n, "row"))
+		return 0, fmt.Errorf("read npy: data ends after row %d, header (shape %s) has %s: file truncated", s.pos+m/rowBytes, s.shapeStr, wording.Plural(s.n, "row"))
 	}
 	for i := range dst[:k*s.d] {
 		dst[i] = decodeElem(raw[i*s.size:(i+1)*s.size], s.order, s.kind)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // Table is a numeric data table: N rows (samples) of D columns (features).
@@ -32,7 +34,7 @@ func NewTable(x []float64, n, d int, names []string) (*Table, error) {
 	if names == nil {
 		names = defaultNames(d)
 	} else if len(names) != d {
-		return nil, fmt.Errorf("new table: %s for %s", plural(len(names), "name"), plural(d, "column"))
+		return nil, fmt.Errorf("new table: %s for %s", wording.Plural(len(names), "name"), wording.Plural(d, "column"))
 	}
 	if e := nonFiniteArrayError(x, n, d, nil); e != nil {
 		e.table.Names = names
@@ -72,15 +74,6 @@ func countNonFinite(x []float64, d int) (rows, first int) {
 		}
 	}
 	return rows, first
-}
-
-// plural returns "1 word" for n = 1 and "n words" otherwise, for the counts
-// in messages (e.g. plural(1, "column") is "1 column").
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // indexRange describes the column indices of a table of d columns: "indices
@@ -172,11 +165,11 @@ func (t *Table) parseSelect(spec string) ([]int, error) {
 	for _, raw := range strings.Split(spec, ",") {
 		item := strings.TrimSpace(raw)
 		if item == "" {
-			return nil, fmt.Errorf("empty item (table has %s)", plural(t.D, "column"))
+			return nil, fmt.Errorf("empty item (table has %s)", wording.Plural(t.D, "column"))
 		}
 		if j, err := strconv.Atoi(item); err == nil {
 			if j < 0 || j >= t.D {
-				return nil, fmt.Errorf("column index %d out of range (table has %s, %s)", j, plural(t.D, "column"), indexRange(t.D))
+				return nil, fmt.Errorf("column index %d out of range (table has %s, %s)", j, wording.Plural(t.D, "column"), indexRange(t.D))
 			}
 			if err := add(j); err != nil {
 				return nil, err
@@ -194,10 +187,10 @@ func (t *Table) parseSelect(spec string) ([]int, error) {
 		}
 		if lo, hi, ok := parseRange(item, t.D); ok {
 			if lo < 0 || lo >= t.D || hi >= t.D {
-				return nil, fmt.Errorf("range %q out of range (table has %s, %s)", item, plural(t.D, "column"), indexRange(t.D))
+				return nil, fmt.Errorf("range %q out of range (table has %s, %s)", item, wording.Plural(t.D, "column"), indexRange(t.D))
 			}
 			if hi < lo {
-				return nil, fmt.Errorf("range %q is reversed (table has %s)", item, plural(t.D, "column"))
+				return nil, fmt.Errorf("range %q is reversed (table has %s)", item, wording.Plural(t.D, "column"))
 			}
 			for j := lo; j <= hi; j++ {
 				if err := add(j); err != nil {
@@ -206,7 +199,7 @@ func (t *Table) parseSelect(spec string) ([]int, error) {
 			}
 			continue
 		}
-		return nil, fmt.Errorf("unknown column name %q (table has %s: %s)", item, plural(t.D, "column"), listNames(t.Names))
+		return nil, fmt.Errorf("unknown column name %q (table has %s: %s)", item, wording.Plural(t.D, "column"), listNames(t.Names))
 	}
 	return cols, nil
 }

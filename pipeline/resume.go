@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iterflow/iterflow/checkpoint"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/nn"
 )
@@ -280,7 +281,7 @@ func threadsWarning(meta *CheckpointMeta, threads, blas int) string {
 	}
 	return fmt.Sprintf("warning: resuming with GOMAXPROCS %d and %s per matrix product; the run was interrupted with %d and %d: "+
 		"the result can differ in the last bits from an uninterrupted run (--threads and --blas-threads set them)",
-		threads, plural(blas, "BLAS thread"), meta.Threads, meta.BLASThreads)
+		threads, wording.Plural(blas, "BLAS thread"), meta.Threads, meta.BLASThreads)
 }
 
 // dataFileSHA256 returns the hex SHA-256 of the data file at path, or "" when

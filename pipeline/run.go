@@ -20,6 +20,7 @@ import (
 	"github.com/iterflow/iterflow/data/toy"
 	"github.com/iterflow/iterflow/dist"
 	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/metrics"
 	"github.com/iterflow/iterflow/model"
@@ -252,7 +253,7 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("data %s: %w", ds.Name, err)
 	}
 	logf("data %s: %s × %s (train %d, validation %d, test %d); %s dequantized",
-		ds.Name, plural(n, "row"), plural(d, "column"), train.N, val.N, test.N, plural(countTrue(deq), "column"))
+		ds.Name, wording.Plural(n, "row"), wording.Plural(d, "column"), train.N, val.N, test.N, wording.Plural(countTrue(deq), "column"))
 
 	if err := opt.checkResumeOptions(); err != nil {
 		return nil, err
@@ -397,9 +398,9 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 	trainSec := before + time.Since(t0).Seconds()
 	if opt.Resume {
-		logf("trained %s (%s) in %.1f s, summed over the processes of this resumed run", plural(len(tr.fields), "block"), tr.summary, trainSec)
+		logf("trained %s (%s) in %.1f s, summed over the processes of this resumed run", wording.Plural(len(tr.fields), "block"), tr.summary, trainSec)
 	} else {
-		logf("trained %s (%s) in %.1f s", plural(len(tr.fields), "block"), tr.summary, trainSec)
+		logf("trained %s (%s) in %.1f s", wording.Plural(len(tr.fields), "block"), tr.summary, trainSec)
 	}
 
 	m := &model.Model{Method: cfg.Method, Spec: netSpec(&cfg, d),

@@ -13,6 +13,7 @@ import (
 	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/data/maf"
 	"github.com/iterflow/iterflow/data/registry"
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // Splits is a run's data as Run prepares it: the loaded table, its integer
@@ -81,12 +82,12 @@ func PrepareSplits(cfg *Config) (*Splits, error) {
 	}
 	var warnings []string
 	if rep.DroppedRows > 0 {
-		warnings = append(warnings, fmt.Sprintf("data %s: dropped %s with NaN or Inf (first at %s)", ds.Name, plural(rep.DroppedRows, "row"), rep.FirstDropped))
+		warnings = append(warnings, fmt.Sprintf("data %s: dropped %s with NaN or Inf (first at %s)", ds.Name, wording.Plural(rep.DroppedRows, "row"), rep.FirstDropped))
 	}
 	tab := ds.Table
 	n, d := tab.N, tab.D
 	if n < 50 {
-		return nil, fmt.Errorf("data %s: %s is too few; need at least 50 to split into train, validation and test", ds.Name, plural(n, "row"))
+		return nil, fmt.Errorf("data %s: %s is too few; need at least 50 to split into train, validation and test", ds.Name, wording.Plural(n, "row"))
 	}
 	// A constant column has no density; dequantizing it would only model the
 	// noise. Image data keep theirs (dequantization makes them uniform pixels).
@@ -97,7 +98,7 @@ func PrepareSplits(cfg *Config) (*Splits, error) {
 			return nil, fmt.Errorf("data %s: column %d (%q, counting from 0 as --columns does) is constant (value %g); drop it with --columns, or drop every constant column with --drop-constant (config: drop_constant: true)", ds.Name, j, tab.Names[j], tab.X[j])
 		}
 		if len(cc) == d {
-			return nil, fmt.Errorf("data %s: all columns are constant (%s); nothing to model", ds.Name, plural(d, "column"))
+			return nil, fmt.Errorf("data %s: all columns are constant (%s); nothing to model", ds.Name, wording.Plural(d, "column"))
 		}
 		keep, err := keptColumns(raw, cfg.Columns, cc, d)
 		if err != nil {
@@ -217,14 +218,6 @@ func keptColumns(raw *data.Table, sel string, drop []int, d int) (string, error)
 		}
 	}
 	return strings.Join(parts, ","), nil
-}
-
-// plural returns "1 row" or "n rows".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // isRegistryName reports whether data names a registry dataset (other than

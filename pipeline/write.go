@@ -14,6 +14,7 @@ import (
 	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/internal/atomicfile"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/model"
 	"github.com/iterflow/iterflow/ode"
@@ -400,7 +401,7 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	}
 	p("Written %s by iterflow %s (backend %s, GOMAXPROCS %d), seed %d.\n\n", time.Now().UTC().Format(time.RFC3339), met.Version, backend, met.GOMAXPROCS, met.Seed)
 	p("## Data\n\n")
-	p("%s: %s × %s; seeded split train %d / validation %d / test %d.\n", ds.Name, plural(met.N, "row"), plural(met.D, "column"), met.NTrain, met.NVal, met.NTest)
+	p("%s: %s × %s; seeded split train %d / validation %d / test %d.\n", ds.Name, wording.Plural(met.N, "row"), wording.Plural(met.D, "column"), met.NTrain, met.NVal, met.NTest)
 	if ds.Source != "" && ds.Source != ds.Name {
 		p("Source: %s\n", ds.Source)
 	}
@@ -411,7 +412,7 @@ func renderReport(cfg *Config, ds *Dataset, met *Metrics, tr *trained, pics []st
 	case 0:
 		p("\nPreprocessing: every column standardized by the training split's mean and standard deviation. ")
 	default:
-		p("\nPreprocessing: %d of %s (integer-valued) dequantized with U[0, 1) noise, then every column standardized by the training split's mean and standard deviation. ", met.Dequantized, plural(met.D, "column"))
+		p("\nPreprocessing: %d of %s (integer-valued) dequantized with U[0, 1) noise, then every column standardized by the training split's mean and standard deviation. ", met.Dequantized, wording.Plural(met.D, "column"))
 	}
 	if cfg.Logit.Enabled {
 		p("Before standardizing, every column is mapped to the real line by a logit on [%g, %g] with α = %g (RealNVP's logit trick); its per-row log-determinant is included. ", cfg.Logit.Lo, cfg.Logit.Hi, cfg.Logit.Alpha)

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/internal/wording"
 )
 
 // requestError is an error caused by the request, answered with status and
@@ -62,15 +63,7 @@ func (rd *rowDecoder) cellError(row, col int, problem string) *requestError {
 
 func (rd *rowDecoder) widthError(row, got int) *requestError {
 	return &requestError{status: http.StatusBadRequest, row: row, col: -1,
-		msg: fmt.Sprintf("row %d has %s; the model expects %d%s", row, plural(got, "value"), rd.d, countNote)}
-}
-
-// plural returns "1 word" for n = 1 and "n words" otherwise.
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
+		msg: fmt.Sprintf("row %d has %s; the model expects %d%s", row, wording.Plural(got, "value"), rd.d, countNote)}
 }
 
 func (rd *rowDecoder) tooMany() *requestError {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/pipeline"
 	"github.com/iterflow/iterflow/report"
 )
@@ -83,7 +84,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 
 // printEvaluation writes an evaluation as a table.
 func printEvaluation(w io.Writer, r *pipeline.RunDir, ev *pipeline.Evaluation) {
-	fmt.Fprintf(w, "run %s: %s split, %s × %s\n\n", ev.Run, ev.Split, plural(ev.N, "row"), plural(ev.D, "column"))
+	fmt.Fprintf(w, "run %s: %s split, %s × %s\n\n", ev.Run, ev.Split, wording.Plural(ev.N, "row"), wording.Plural(ev.D, "column"))
 	headers := []string{"model", "NLL (nats/sample)", "± s.e."}
 	image := ev.GaussianBitsPerDim != 0
 	if image {

@@ -21,6 +21,7 @@ import (
 	"github.com/iterflow/iterflow/data"
 	"github.com/iterflow/iterflow/flow"
 	"github.com/iterflow/iterflow/internal/atomicfile"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/model"
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -36,7 +37,7 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 	names := columnNames(m.Columns, d)
 	check := func(s *data.Table, how string) (*data.Table, error) {
 		if s.D != d {
-			return nil, fmt.Errorf("%s: %s selects %s; the model expects %d (columns: %s)", path, how, plural(s.D, "column"), d, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s: %s selects %s; the model expects %d (columns: %s)", path, how, wording.Plural(s.D, "column"), d, strings.Join(names, ", "))
 		}
 		return s, nil
 	}
@@ -75,7 +76,7 @@ func selectColumns(path string, t *data.Table, r *pipeline.RunDir, columns strin
 	if t.D == d {
 		return t, nil
 	}
-	widthErr := fmt.Errorf("%s has %s; the model expects %d (columns: %s)", path, plural(t.D, "column"), d, strings.Join(names, ", "))
+	widthErr := fmt.Errorf("%s has %s; the model expects %d (columns: %s)", path, wording.Plural(t.D, "column"), d, strings.Join(names, ", "))
 	if t.D > d {
 		widthErr = fmt.Errorf("%w; pick them with --columns (e.g. --columns 0-%d)", widthErr, d-1)
 	}
@@ -251,7 +252,7 @@ with --json (to stderr when -o -). Solver, trace and tolerances default to the r
 				}{args[0], args[1], out, sum.n, sum.failed, r.Model.Dim(), mean, se, ec.Describe(), trace.String(), st.NFE, sec})
 			}
 			infof(log, "log p: mean %.4f ± %.4f nats over %s (NLL %.4f); %s, %s trace, NFE %d, %.2f s; written to %s",
-				mean, se, plural(sum.n, "row"), -mean, ec.Describe(), trace, st.NFE, sec, out)
+				mean, se, wording.Plural(sum.n, "row"), -mean, ec.Describe(), trace, st.NFE, sec, out)
 			if sum.failed > 0 {
 				infof(log, "%s", failedRowsNote(sum.failed, sum.firstFailed))
 			}
@@ -397,7 +398,7 @@ func scoreStream(ctx context.Context, rd data.RowReader, cols []int, m *model.Mo
 	var sum scoreSummary
 	w, d := rd.D(), m.Dim()
 	if len(cols) != d {
-		return sum, fmt.Errorf("%s selected, the model expects %d", plural(len(cols), "column"), d)
+		return sum, fmt.Errorf("%s selected, the model expects %d", wording.Plural(len(cols), "column"), d)
 	}
 	in := make([]float64, chunk*w)
 	x := make([]float64, chunk*d)

@@ -21,15 +21,6 @@ import (
 	"github.com/iterflow/iterflow/pipeline"
 )
 
-// plural returns "1 word" for n = 1 and "n words" otherwise, for the counts
-// in messages (e.g. plural(1, "column") is "1 column").
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
-}
-
 // printJSON writes v as indented JSON and a newline.
 func printJSON(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

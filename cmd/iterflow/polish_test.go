@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iterflow/iterflow/data"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/nn"
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -30,15 +31,7 @@ func runIn(t *testing.T, stdin string, args ...string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
-func TestPlural(t *testing.T) {
-	for _, tc := range []struct {
-		n    int
-		want string
-	}{{0, "0 columns"}, {1, "1 column"}, {2, "2 columns"}, {-1, "-1 columns"}} {
-		if got := plural(tc.n, "column"); got != tc.want {
-			t.Errorf("plural(%d) = %q, want %q", tc.n, got, tc.want)
-		}
-	}
+func TestFailedRowsNote(t *testing.T) {
 	if got := failedRowsNote(1, 7); got != "1 row could not be scored (the ODE solve failed; row 7, counting from 0) and was written as NaN; it may lie far outside the training data" {
 		t.Errorf("failedRowsNote(1) = %q", got)
 	}
@@ -268,7 +261,7 @@ func TestThreadsAboveCPUsWarns(t *testing.T) {
 	prev := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(prev)
 	n := runtime.NumCPU()
-	want := fmt.Sprintf("iterflow: warning: --threads %d exceeds the %s of this machine\n", n+62, plural(n, "CPU"))
+	want := fmt.Sprintf("iterflow: warning: --threads %d exceeds the %s of this machine\n", n+62, wording.Plural(n, "CPU"))
 	_, stderr, err := run(t, "--threads", strconv.Itoa(n+62), "datasets", "list")
 	if err != nil || stderr != want {
 		t.Errorf("--threads %d: err %v, stderr %q, want %q", n+62, err, stderr, want)
@@ -278,7 +271,7 @@ func TestThreadsAboveCPUsWarns(t *testing.T) {
 	}
 	t.Setenv(threadsEnv, strconv.Itoa(n+1))
 	_, stderr, err = run(t, "datasets", "list")
-	if want := fmt.Sprintf("iterflow: warning: $ITERFLOW_THREADS = %d exceeds the %s of this machine\n", n+1, plural(n, "CPU")); err != nil || stderr != want {
+	if want := fmt.Sprintf("iterflow: warning: $ITERFLOW_THREADS = %d exceeds the %s of this machine\n", n+1, wording.Plural(n, "CPU")); err != nil || stderr != want {
 		t.Errorf("$%s: err %v, stderr %q, want %q", threadsEnv, err, stderr, want)
 	}
 	t.Setenv(threadsEnv, "")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/method"
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -150,15 +151,15 @@ func (p *lineProgress) EndBlock() {
 	if p.steps < p.iters {
 		// Stopped early (a time budget, an interrupt or an error): the
 		// caller says why; an ETA for more blocks would mislead.
-		fmt.Fprintf(p.w, "block %d/%d (%s): stopped after %d of %s, loss %.4f, %.1f s\n", p.k+1, p.n, p.label, p.steps, plural(p.iters, "step"), mean, now.Sub(p.start).Seconds())
+		fmt.Fprintf(p.w, "block %d/%d (%s): stopped after %d of %s, loss %.4f, %.1f s\n", p.k+1, p.n, p.label, p.steps, wording.Plural(p.iters, "step"), mean, now.Sub(p.start).Seconds())
 		return
 	}
 	eta := ""
 	if left := p.n - p.k - 1; left > 0 {
 		perBlock := now.Sub(p.first) / time.Duration(p.k+1-p.firstK)
-		eta = fmt.Sprintf(", ETA %s for %s", fmtDur(perBlock*time.Duration(left)), plural(left, "more block"))
+		eta = fmt.Sprintf(", ETA %s for %s", fmtDur(perBlock*time.Duration(left)), wording.Plural(left, "more block"))
 	}
-	fmt.Fprintf(p.w, "block %d/%d (%s): %s, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, plural(p.steps, "step"), mean, now.Sub(p.start).Seconds(), eta)
+	fmt.Fprintf(p.w, "block %d/%d (%s): %s, loss %.4f, %.1f s%s\n", p.k+1, p.n, p.label, wording.Plural(p.steps, "step"), mean, now.Sub(p.start).Seconds(), eta)
 }
 
 // barCounter draws a progress bar over rows with ETA.
@@ -210,11 +211,11 @@ func (c *lineCounter) Add(n int) {
 	c.last = now
 	el := now.Sub(c.start)
 	eta := time.Duration(float64(el) * float64(c.total-c.done) / float64(c.done))
-	fmt.Fprintf(c.w, "%s: %d/%s (%.0f%%), %s elapsed, ETA %s\n", c.label, c.done, plural(c.total, "row"), 100*float64(c.done)/float64(c.total), fmtDur(el), fmtDur(eta))
+	fmt.Fprintf(c.w, "%s: %d/%s (%.0f%%), %s elapsed, ETA %s\n", c.label, c.done, wording.Plural(c.total, "row"), 100*float64(c.done)/float64(c.total), fmtDur(el), fmtDur(eta))
 }
 
 func (c *lineCounter) Finish() {
-	fmt.Fprintf(c.w, "%s: %d/%s in %s\n", c.label, c.done, plural(c.total, "row"), fmtDur(time.Since(c.start)))
+	fmt.Fprintf(c.w, "%s: %d/%s in %s\n", c.label, c.done, wording.Plural(c.total, "row"), fmtDur(time.Since(c.start)))
 }
 
 // fmtDur formats a duration to 0.1 s below a minute, to the second above.

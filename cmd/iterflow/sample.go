@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iterflow/iterflow/flow"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/ode"
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -61,7 +62,7 @@ the samples are the ones the run plotted.`,
 			r, err := pipeline.OpenRun(args[0])
 			if err == nil && n > maxSampleValues/r.Model.Dim() {
 				err = fmt.Errorf("-n %d: %d samples × %s would take %.1f GB; draw at most %d per call (use several calls with different --seed)",
-					n, n, plural(r.Model.Dim(), "column"), float64(n)*float64(r.Model.Dim())*8/1e9, maxSampleValues/r.Model.Dim())
+					n, n, wording.Plural(r.Model.Dim(), "column"), float64(n)*float64(r.Model.Dim())*8/1e9, maxSampleValues/r.Model.Dim())
 			}
 			if err != nil {
 				return err
@@ -99,7 +100,7 @@ the samples are the ones the run plotted.`,
 					Seconds float64  `json:"seconds"`
 				}{args[0], out, n, m.Dim(), columnNames(m.Columns, m.Dim()), seed, ec.Describe(), st.NFE, sec})
 			}
-			infof(log, "wrote %s × %s to %s (%s, seed %d, NFE %d, %.2f s)", plural(n, "sample"), plural(m.Dim(), "column"), out, ec.Describe(), seed, st.NFE, sec)
+			infof(log, "wrote %s × %s to %s (%s, seed %d, NFE %d, %.2f s)", wording.Plural(n, "sample"), wording.Plural(m.Dim(), "column"), out, ec.Describe(), seed, st.NFE, sec)
 			return nil
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/nn"
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -99,7 +100,7 @@ func threadsWarning(cmd *cobra.Command, threads, ncpu int) string {
 	if !cmd.Flags().Changed("threads") {
 		src = fmt.Sprintf("$%s = %d", threadsEnv, threads)
 	}
-	return fmt.Sprintf("warning: %s exceeds the %s of this machine", src, plural(ncpu, "CPU"))
+	return fmt.Sprintf("warning: %s exceeds the %s of this machine", src, wording.Plural(ncpu, "CPU"))
 }
 
 // setupThreads applies the thread split of the global flags before a command

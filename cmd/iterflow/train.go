@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iterflow/iterflow/data/registry"
+	"github.com/iterflow/iterflow/internal/wording"
 	"github.com/iterflow/iterflow/nn"
 	"github.com/iterflow/iterflow/pipeline"
 )
@@ -89,7 +90,7 @@ Prints the run directory on stdout (with --json: {"run": DIR, "metrics": the run
 			log, prog, count := reporters(cmd)
 			if n := pairAheadBLASThreads(cmd, &cfg); n > 0 {
 				nn.SetBLASThreads(n)
-				infof(log, "otcfm: %s per matrix product, leaving a core to pair the next batch ahead (--blas-threads overrides)", plural(n, "BLAS thread"))
+				infof(log, "otcfm: %s per matrix product, leaving a core to pair the next batch ahead (--blas-threads overrides)", wording.Plural(n, "BLAS thread"))
 			}
 			opt := ropt
 			opt.Log, opt.Progress, opt.Counter, opt.Version, opt.Overwrite, opt.Resume = log, prog, count, version, force, resume != ""
