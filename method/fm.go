@@ -318,8 +318,7 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 		}
 	}
 
-	start := time.Now()
-	hooks.began = start
+	hooks.began = time.Now()
 	prog.StartBlock(0, 1, cfg.Iters, fmt.Sprintf("flow matching (%v coupling, %v path)", cfg.Coupling, cfg.Interpolant))
 	cfg.Optim = cfg.Optim.forBlock(0, 1)
 	br, err := trainFM(ctx, net, prob, vx0, vx1, nv, cfg, rng, prog, hooks, dp)
@@ -328,7 +327,7 @@ func TrainFM(ctx context.Context, x []float64, n int, val []float64, nv, d int, 
 		return nil, fmt.Errorf("fm: %w", err)
 	}
 	br.Kind = "fm"
-	br.Seconds = hooks.seconds(start)
+	br.Seconds = hooks.seconds()
 	if err := ck.save(state(1, nil, 0, &br)); err != nil {
 		return nil, fmt.Errorf("fm: %w", err)
 	}

@@ -287,7 +287,7 @@ func TrainLFM(ctx context.Context, x []float64, n int, val []float64, nv int, d 
 		}
 		br.Movement = mv / float64(n)
 		br.RelMovement = mv / nrm
-		br.Seconds = hooks.seconds(start)
+		br.Seconds = hooks.seconds()
 		res.Nets = append(res.Nets, net)
 		res.Blocks = append(res.Blocks, br)
 		prev = net

@@ -211,12 +211,9 @@ type blockHooks struct {
 }
 
 // seconds returns the block's wall-clock seconds so far, over every process
-// of a resumed run; a nil h (no checkpointing) counts from start.
-func (h *blockHooks) seconds(start time.Time) float64 {
-	if h == nil {
-		return time.Since(start).Seconds()
-	}
-	return h.earlier + time.Since(start).Seconds()
+// of a resumed run.
+func (h *blockHooks) seconds() float64 {
+	return h.earlier + time.Since(h.began).Seconds()
 }
 
 // start restores the block from the resume state (if any) and returns the
@@ -240,10 +237,7 @@ func (h *blockHooks) saveAt(op *blockOptim, br *BlockResult, perm []int, pos, st
 		return nil
 	}
 	op.snapshot(&h.bs, step, br, perm, pos)
-	h.bs.Seconds = h.earlier
-	if !h.began.IsZero() {
-		h.bs.Seconds += time.Since(h.began).Seconds()
-	}
+	h.bs.Seconds = h.seconds()
 	return h.ck.save(h.state(&h.bs, step))
 }
 
