@@ -61,3 +61,19 @@ func ReadVerified(dir string, s FileSum) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// FileSHA256 returns the SHA-256 (lower-case hex) of the file at path,
+// read as a stream (it does not hold the file in memory). Errors: the
+// open or read error.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,10 +1,7 @@
 package model
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -79,7 +76,7 @@ func (m *Model) Save(dir string) error {
 	if err := checkpoint.SaveTensors(wpath, tensors, map[string]string{"format": "iterflow", "format_version": fmt.Sprint(FormatVersion)}); err != nil {
 		return fmt.Errorf("model: save: %w", err)
 	}
-	sum, err := fileSHA256(wpath)
+	sum, err := checkpoint.FileSHA256(wpath)
 	if err != nil {
 		return fmt.Errorf("model: save: %w", err)
 	}
@@ -116,7 +113,7 @@ func Load(dir string) (*Model, error) {
 		return nil, fmt.Errorf("model: load %s: %w", mpath, err)
 	}
 	wpath := filepath.Join(dir, WeightsFile)
-	sum, err := fileSHA256(wpath)
+	sum, err := checkpoint.FileSHA256(wpath)
 	if err != nil {
 		return nil, fmt.Errorf("model: load: %w", err)
 	}
@@ -186,19 +183,6 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // tensorPart names one saved tensor of a block and its shape.
