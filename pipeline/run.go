@@ -366,9 +366,8 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			cfg.Method, ds.Name, cfg.Model.Hidden, cfg.Model.Activation, cfg.Train.Iters, cfg.Train.BatchSize, nn.Backend(), runtime.GOMAXPROCS(0))
 	}
 	t0 := time.Now()
-	before := 0.0 // training seconds of the earlier processes of a resumed run
 	if ck != nil {
-		ck.start, before = t0, ck.before
+		ck.start = t0
 	}
 	var tr *trained
 	tctx := ctx
@@ -396,7 +395,10 @@ func run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, stopped(err)
 	}
-	trainSec := before + time.Since(t0).Seconds()
+	trainSec := time.Since(t0).Seconds()
+	if ck != nil {
+		trainSec = ck.trainSeconds() // with the earlier processes' seconds of a resumed run
+	}
 	if opt.Resume {
 		logf("trained %s (%s) in %.1f s, summed over the processes of this resumed run", wording.Plural(len(tr.fields), "block"), tr.summary, trainSec)
 	} else {
