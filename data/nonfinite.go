@@ -29,6 +29,25 @@ func (e *NonFiniteError) Error() string {
 // row-by-row reader's (RowReader) error, which stops at the first such row.
 var ErrNonFinite = errors.New("NaN or Inf")
 
+// NonFiniteRowAdvice ends the row-by-row reader's error for a NaN or ±Inf
+// value (`load f.csv: line 3, column 2 ("c") is NaN` + NonFiniteRowAdvice):
+// the remedy for users of the Go API. A program that offers its users
+// another remedy can trim it (strings.TrimSuffix) and add its own.
+const NonFiniteRowAdvice = " (NaN or Inf; drop such rows with DropNonFinite)"
+
+// errNonFiniteRow is the tail of the row reader's error for a NaN or ±Inf
+// value: its text is NonFiniteRowAdvice and it matches ErrNonFinite.
+var errNonFiniteRow = &adviceError{NonFiniteRowAdvice, ErrNonFinite}
+
+// adviceError is a text that wraps a sentinel.
+type adviceError struct {
+	text string
+	is   error
+}
+
+func (e *adviceError) Error() string { return e.text }
+func (e *adviceError) Unwrap() error { return e.is }
+
 // Is makes errors.Is(err, ErrNonFinite) true for a *NonFiniteError.
 func (e *NonFiniteError) Is(target error) bool { return target == ErrNonFinite }
 

@@ -213,7 +213,7 @@ func (s *selectReader) Next(dst []float64, max int) (int, error) {
 			}
 			if bad >= 0 {
 				if !s.dropNonFinite {
-					s.err = fmt.Errorf("load %s: %s, column %d (%q) is %v (%w; drop such rows with DropNonFinite)", s.path, s.src.where(s.row+i), bad+1, s.src.Names()[bad], row[bad], ErrNonFinite)
+					s.err = fmt.Errorf("load %s: %s, column %d (%q) is %v%w", s.path, s.src.where(s.row+i), bad+1, s.src.Names()[bad], row[bad], errNonFiniteRow)
 					return 0, s.err
 				}
 				s.dropped++

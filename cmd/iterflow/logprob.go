@@ -285,21 +285,16 @@ type inputError struct{ err error }
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
 
-// nonFiniteAdvice is the data package's advice for a NaN or ±Inf value,
-// written for users of the Go API (LoadOptions.DropNonFinite), which
-// nonFiniteInputError replaces.
-const nonFiniteAdvice = " (NaN or Inf; drop such rows with DropNonFinite)"
-
 // nonFiniteInputError is the row reader's error for a NaN or ±Inf value of
 // DATA (errors.Is data.ErrNonFinite), with its advice for the Go API
-// replaced by what a user of the command can do, e.g. `load stdin: line 2,
+// (data.NonFiniteRowAdvice) replaced by what a user of the command can do, e.g. `load stdin: line 2,
 // column 2 ("y") is NaN; logprob scores finite rows only: remove or impute
 // such rows first (--on-error nan covers failed solves, not NaN or Inf in
 // the input)`.
 type nonFiniteInputError struct{ err error }
 
 func (e *nonFiniteInputError) Error() string {
-	return strings.Replace(e.err.Error(), nonFiniteAdvice, "", 1) +
+	return strings.TrimSuffix(e.err.Error(), data.NonFiniteRowAdvice) +
 		"; logprob scores finite rows only: remove or impute such rows first (--on-error nan covers failed solves, not NaN or Inf in the input)"
 }
 func (e *nonFiniteInputError) Unwrap() error { return e.err }
