@@ -49,9 +49,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 			if cmd.Flags().Changed("data-dir") {
 				r.Config.DataDir = dataDir
 			}
-			if cmd.Flags().Changed("data") {
-				r.Config.Data = absDataPath(dataFile)
-			}
+			useMovedData(cmd, r, dataFile)
 			ec, seed, _, err := solveOptions(cmd, r, &sf)
 			if err != nil {
 				return err
@@ -59,10 +57,7 @@ gaussian_nll, gaussian_nll_se, solver, trace, batch_size, nfe, seconds (and bits
 			_, _, count := reporters(cmd)
 			ev, err := pipeline.Evaluate(cmd.Context(), r, pipeline.EvalOptions{Split: split, Eval: ec, Seed: seed, Counter: count})
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("data") {
-					err = fmt.Errorf("%w; if the run's data file has moved, give its new path with --data", err)
-				}
-				return err
+				return movedDataHint(cmd, err)
 			}
 			if _, jsonOut := globals(cmd); jsonOut {
 				return printJSON(cmd.OutOrStdout(), ev)
@@ -109,4 +104,22 @@ func printEvaluation(w io.Writer, r *pipeline.RunDir, ev *pipeline.Evaluation) {
 	} else {
 		fmt.Fprintf(w, "\nno model NLL: the model was trained from the source %q, not N(0, I)\n", r.Model.Source)
 	}
+}
+
+// useMovedData points the run's config at --data (evaluate, plot): the run's
+// data file at a new path, whose rows the split check then compares with
+// the model's standardization.
+func useMovedData(cmd *cobra.Command, r *pipeline.RunDir, path string) {
+	if cmd.Flags().Changed("data") {
+		r.Config.Data = absDataPath(path)
+	}
+}
+
+// movedDataHint adds to a missing-file error of evaluate or plot (without
+// --data) the hint that --data takes a moved data file.
+func movedDataHint(cmd *cobra.Command, err error) error {
+	if errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("data") {
+		return fmt.Errorf("%w; if the run's data file has moved, give its new path with --data", err)
+	}
+	return err
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -35,9 +33,7 @@ same rows: the test split is rebuilt from it and checked against the model's sta
 			if cmd.Flags().Changed("data-dir") {
 				r.Config.DataDir = dataDir
 			}
-			if cmd.Flags().Changed("data") {
-				r.Config.Data = absDataPath(dataFile)
-			}
+			useMovedData(cmd, r, dataFile)
 			s := r.Config.Seed
 			if cmd.Flags().Changed("seed") {
 				s = seed
@@ -45,10 +41,7 @@ same rows: the test split is rebuilt from it and checked against the model's sta
 			_, _, count := reporters(cmd)
 			files, err := pipeline.Plot(cmd.Context(), r, pipeline.PlotOptions{Seed: s, Counter: count})
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("data") {
-					err = fmt.Errorf("%w; if the run's data file has moved, give its new path with --data", err)
-				}
-				return err
+				return movedDataHint(cmd, err)
 			}
 			paths := make([]string, len(files))
 			for i, f := range files {
